@@ -1,0 +1,45 @@
+# Bulwark: the two commands a user needs are `make run` and `make test`.
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(PATH)
+GO ?= go
+FUZZTIME ?= 10s
+LISTEN ?= 127.0.0.1:9696
+DB ?= sqlite:./var/bulwark.db
+
+.PHONY: all build run test unit fuzz vet bench-api clean
+
+all: build
+
+build:
+	@scripts/setup.sh
+	$(GO) build -o bin/bulwark ./cmd/bulwark
+
+# Build and serve the API on 127.0.0.1:9696 with its data in ./var.
+run: build
+	mkdir -p var
+	./bin/bulwark server --listen $(LISTEN) --db $(DB) --auth noauth
+
+# Every test: vet, unit + API + store tests, then a short seeded fuzz run.
+test: build vet unit fuzz
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -count=1 ./...
+
+# Each fuzz target runs for FUZZTIME on top of its checked-in seeds.
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+# API throughput/latency against Neutron's recorded numbers (see docs/benchmarks.md).
+bench-api: build
+	bash scripts/bench-api.sh
+
+clean:
+	rm -rf bin

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what building and testing Bulwark needs on a fresh machine of
+# this kind (Debian 12, Go 1.26 at /usr/local/go): Debian packages via
+# apt-get when root, Go modules via the module proxy. Idempotent and quiet
+# when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export PATH="/usr/local/go/bin:$PATH"
+if ! command -v go >/dev/null; then
+  echo "setup: Go is not installed (expected at /usr/local/go)" >&2
+  exit 1
+fi
+
+# Debian packages the tests and benchmarks use.
+need=()
+for pkg_cmd in curl:curl; do
+  pkg=${pkg_cmd%%:*} cmd=${pkg_cmd##*:}
+  command -v "$cmd" >/dev/null || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "setup: installing ${need[*]}" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    echo "setup: missing ${need[*]} (run as root to install)" >&2
+  fi
+fi
+
+go mod download
