@@ -18,6 +18,7 @@
 #   BENCH_C=8 BENCH_N=1000 BENCH_LIST_N=100   anchor tool -c / -n / -list-n (GET load also uses BENCH_C)
 #   BENCH_GET_SECONDS=10                      duration of each GET load run (bulwark, floor)
 #   BENCH_WARMUP_SECONDS=2                    warm-up before each GET load run
+#   BENCH_GET_ROUNDS=1                        alternate bulwark/floor GET runs this many times (median is used)
 #   BENCH_TIMEOUT=120s                        per-request timeout of the anchor tool (its default)
 #   BENCH_OUT=DIR                             also copy the raw results (json, md, server log) to DIR
 #   BENCH_KEEP_TMP=1                          keep the temp dir (DB, logs) instead of deleting it
@@ -34,6 +35,7 @@ BENCH_N=${BENCH_N:-1000}
 BENCH_LIST_N=${BENCH_LIST_N:-100}
 BENCH_GET_SECONDS=${BENCH_GET_SECONDS:-10}
 BENCH_WARMUP_SECONDS=${BENCH_WARMUP_SECONDS:-2}
+BENCH_GET_ROUNDS=${BENCH_GET_ROUNDS:-1}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-120s}
 
 if command -v go >/dev/null 2>&1; then GO=$(command -v go); else GO=/usr/local/go/bin/go; fi
@@ -67,7 +69,7 @@ cleanup() {
   fi
   if [ -n "${BENCH_OUT:-}" ]; then
     mkdir -p "$BENCH_OUT"
-    cp -f "$TMP"/*.json "$TMP"/*.md "$TMP"/*.log "$BENCH_OUT"/ 2>/dev/null || true
+    cp -f "$TMP"/*.json "$TMP"/*.jsonl "$TMP"/*.md "$TMP"/*.log "$BENCH_OUT"/ 2>/dev/null || true
     echo "[bench-api] raw results copied to $BENCH_OUT" >&2
   fi
   if [ "${BENCH_KEEP_TMP:-0}" = 1 ]; then
@@ -189,36 +191,44 @@ case $GET_CTYPE in application/json*) ;; *) log "warning: GET port Content-Type 
 BODY_BYTES=$(wc -c <"$TMP/port-body.json")
 log "GET port body: $BODY_BYTES bytes, Content-Type '$GET_CTYPE'"
 
-GL=("$TMP/bin/getload" -c "$BENCH_C" -d "${BENCH_GET_SECONDS}s" -warmup "${BENCH_WARMUP_SECONDS}s" -json)
-log "GET load on bulwark: $GET_URL (c=$BENCH_C, ${BENCH_GET_SECONDS}s)"
-"${GL[@]}" -label bulwark -url "$GET_URL" >"$TMP/get-bulwark.json" || die "getload against bulwark failed"
-kill -0 "$BULWARK_PID" 2>/dev/null || die "bulwark died during the GET load"
-
 FLOOR_PORT=$(free_port)
+FLOOR_URL=http://127.0.0.1:$FLOOR_PORT/v2.0/ports/$PORT_ID
 "$TMP/bin/floor" -listen "127.0.0.1:$FLOOR_PORT" -body "$TMP/port-body.json" -content-type "${GET_CTYPE:-application/json}" \
   >"$TMP/floor.log" 2>&1 &
 FLOOR_PID=$!
 PIDS+=("$FLOOR_PID")
-wait_http "http://127.0.0.1:$FLOOR_PORT/v2.0/ports/$PORT_ID" "$FLOOR_PID" floor
-cmp -s "$TMP/port-body.json" <(curl -sS --noproxy '*' "http://127.0.0.1:$FLOOR_PORT/v2.0/ports/$PORT_ID") \
-  || die "the floor server does not return the same body"
-log "GET load on the floor: 127.0.0.1:$FLOOR_PORT (c=$BENCH_C, ${BENCH_GET_SECONDS}s)"
-"${GL[@]}" -label floor -url "http://127.0.0.1:$FLOOR_PORT/v2.0/ports/$PORT_ID" >"$TMP/get-floor.json" \
-  || die "getload against the floor failed"
+wait_http "$FLOOR_URL" "$FLOOR_PID" floor
+cmp -s "$TMP/port-body.json" <(curl -sS --noproxy '*' "$FLOOR_URL") || die "the floor server does not return the same body"
+
+# Each round: bulwark, then the floor (same c, same duration). With BENCH_GET_ROUNDS > 1 the two
+# alternate, and the report uses the median round of each (less sensitive to other load on the box).
+GL=("$TMP/bin/getload" -c "$BENCH_C" -d "${BENCH_GET_SECONDS}s" -warmup "${BENCH_WARMUP_SECONDS}s" -json)
+: >"$TMP/get-bulwark.jsonl"
+: >"$TMP/get-floor.jsonl"
+for r in $(seq 1 "$BENCH_GET_ROUNDS"); do
+  log "round $r/$BENCH_GET_ROUNDS: GET load on bulwark $GET_URL (c=$BENCH_C, ${BENCH_GET_SECONDS}s)"
+  "${GL[@]}" -label "bulwark round $r" -url "$GET_URL" >>"$TMP/get-bulwark.jsonl" || die "getload against bulwark failed"
+  kill -0 "$BULWARK_PID" 2>/dev/null || die "bulwark died during the GET load"
+  log "round $r/$BENCH_GET_ROUNDS: GET load on the floor $FLOOR_URL (c=$BENCH_C, ${BENCH_GET_SECONDS}s)"
+  "${GL[@]}" -label "floor round $r" -url "$FLOOR_URL" >>"$TMP/get-floor.jsonl" || die "getload against the floor failed"
+done
 
 # tidy up the objects (best effort; the DB is thrown away anyway)
-api DELETE "/v2.0/ports/$PORT_ID" >/dev/null || true
-api DELETE "/v2.0/subnets/$SUBNET_ID" >/dev/null || true
-api DELETE "/v2.0/networks/$NET_ID" >/dev/null || true
+(api DELETE "/v2.0/ports/$PORT_ID" >/dev/null) || log "warning: deleting the GET-load port failed (see above)"
+(api DELETE "/v2.0/subnets/$SUBNET_ID" >/dev/null) || log "warning: deleting the GET-load subnet failed (see above)"
+(api DELETE "/v2.0/networks/$NET_ID" >/dev/null) || log "warning: deleting the GET-load network failed (see above)"
 
 # ------------------------------------------------------------------ 5. report
-"$PY" - "$TMP/anchor.json" "$TMP/get-bulwark.json" "$TMP/get-floor.json" "$BENCH_C" "$BENCH_N" "$BENCH_LIST_N" \
+"$PY" - "$TMP/anchor.json" "$TMP/get-bulwark.jsonl" "$TMP/get-floor.jsonl" "$BENCH_C" "$BENCH_N" "$BENCH_LIST_N" \
   "$BENCH_GET_SECONDS" "$BODY_BYTES" <<'PYEOF' | tee "$TMP/report.md"
 import json, sys
 
 anchor = json.load(open(sys.argv[1]))
-gb = json.load(open(sys.argv[2]))
-gf = json.load(open(sys.argv[3]))
+def median_round(path):
+    rounds = [json.loads(l) for l in open(path) if l.strip()]
+    return rounds, sorted(rounds, key=lambda g: g["req_per_s"])[(len(rounds) - 1) // 2]
+gb_all, gb = median_round(sys.argv[2])
+gf_all, gf = median_round(sys.argv[3])
 c, n, list_n, secs, body_bytes = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), sys.argv[7], sys.argv[8]
 
 # Neutron 21.0.0 (Zed), noauth, api_workers=2, PostgreSQL 15, c=8 n=1000 list-n=100, same 2-vCPU machine kind:
@@ -248,20 +258,28 @@ def yn(ok):
 met = missed = 0
 print("## GET /v2.0/ports/{id}: Bulwark vs the HTTP floor")
 print()
+rounds = len(gb_all)
 print(f"bench/getload, closed loop, concurrency {c}, {secs} s each (after warm-up), body {body_bytes} bytes, "
-      "the load generator on the same cores")
+      "the load generator on the same cores"
+      + (f"; {rounds} alternating rounds, the ratio uses the median round of each" if rounds > 1 else ""))
 print()
 print("| target | requests | errors | req/s | p50 ms | p90 ms | p99 ms | max ms |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|")
-for name, g in (("Bulwark", gb), ("floor (bare net/http, same bytes)", gf)):
+rows = [("Bulwark", gb), ("floor (bare net/http, same bytes)", gf)]
+if rounds > 1:
+    rows = [(f"Bulwark, round {i+1}", g) for i, g in enumerate(gb_all)] + \
+           [(f"floor, round {i+1}", g) for i, g in enumerate(gf_all)]
+for name, g in rows:
     print(f"| {name} | {g['requests']} | {g['errors']} | {g['req_per_s']:.0f} | {g['p50_ms']:.3f} | "
           f"{g['p90_ms']:.3f} | {g['p99_ms']:.3f} | {g['max_ms']:.3f} |")
 floor_ratio = gb["req_per_s"] / gf["req_per_s"] if gf["req_per_s"] else 0.0
-floor_ok = floor_ratio >= FLOOR_X and gb["errors"] == 0
+gb_errors = sum(g["errors"] for g in gb_all)
+floor_ok = floor_ratio >= FLOOR_X and gb_errors == 0
 met, missed = met + floor_ok, missed + (not floor_ok)
 print()
 print(f"Bulwark / floor throughput: **{floor_ratio:.2f}x** (target >= {FLOOR_X}x: {yn(floor_ok)})"
-      + ("" if gb["errors"] == 0 else f"; {gb['errors']} errors, first: {gb.get('first_error', '')}"))
+      + ("" if rounds == 1 else f" (median rounds: {gb['req_per_s']:.0f} / {gf['req_per_s']:.0f} req/s)")
+      + ("" if gb_errors == 0 else f"; Bulwark had {gb_errors} errors, first: {next(g.get('first_error', '') for g in gb_all if g['errors'])}"))
 print()
 
 print("## Bulwark vs Neutron (noauth row of shared/anchors/neutron-api/bench/RESULTS.md)")
