@@ -17,6 +17,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/bulwark-net/bulwark/internal/apierr"
 	"github.com/bulwark-net/bulwark/internal/model"
@@ -237,6 +238,11 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 		if errors.As(err, &tooBig) {
 			return nil, apierr.New(http.StatusRequestEntityTooLarge, "HTTPRequestEntityTooLarge", "Request is too large; the limit is %d bytes.", MaxBodyBytes)
 		}
+		return nil, apierr.BadRequest("Body contains invalid data")
+	}
+	if !utf8.Valid(body) {
+		// encoding/json would silently turn bad bytes into U+FFFD and
+		// store mangled names; Neutron refuses such a body.
 		return nil, apierr.BadRequest("Body contains invalid data")
 	}
 	return body, nil

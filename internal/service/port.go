@@ -278,24 +278,34 @@ func (s *Service) allocate(ctx context.Context, tx store.Tx, p *model.Port, req 
 	for _, si := range subnets {
 		byID[si.sn.ID] = si
 	}
+	// alts holds, for an automatic request (by index), every subnet of
+	// its IP version: like Neutron's subnet-group allocator, a full
+	// subnet passes the request on to the next one.
+	alts := map[int][]subnetInfo{}
 	if auto {
 		req = nil
-		doneV4, doneV6 := false, false
+		v4, v6 := -1, -1
 		for _, si := range subnets {
 			switch {
 			case si.sn.IPVersion == 6 && isSLAAC(si.sn):
 				req = append(req, model.FixedIPRequest{SubnetID: si.sn.ID})
-			case si.sn.IPVersion == 4 && !doneV4:
-				doneV4 = true
-				req = append(req, model.FixedIPRequest{SubnetID: si.sn.ID})
-			case si.sn.IPVersion == 6 && !doneV6:
-				doneV6 = true
-				req = append(req, model.FixedIPRequest{SubnetID: si.sn.ID})
+			case si.sn.IPVersion == 4:
+				if v4 < 0 {
+					v4 = len(req)
+					req = append(req, model.FixedIPRequest{SubnetID: si.sn.ID})
+				}
+				alts[v4] = append(alts[v4], si)
+			case si.sn.IPVersion == 6:
+				if v6 < 0 {
+					v6 = len(req)
+					req = append(req, model.FixedIPRequest{SubnetID: si.sn.ID})
+				}
+				alts[v6] = append(alts[v6], si)
 			}
 		}
 	}
 	out := make([]model.FixedIP, 0, len(req))
-	for _, r := range req {
+	for i, r := range req {
 		var si subnetInfo
 		var ok bool
 		switch {
@@ -337,16 +347,29 @@ func (s *Service) allocate(ctx context.Context, tx store.Tx, p *model.Port, req 
 			}
 			addr = a
 		} else {
-			a, err := ipam.PickFree(si.pools, func(a netip.Addr) (bool, error) {
-				return tx.IPAllocated(ctx, si.sn.ID, a.String())
-			})
+			cands, group := alts[i]
+			if !group {
+				cands = []subnetInfo{si}
+			}
+			var err error
+			for _, cand := range cands {
+				addr, err = ipam.PickFree(cand.pools, func(a netip.Addr) (bool, error) {
+					return tx.IPAllocated(ctx, cand.sn.ID, a.String())
+				})
+				if !ipam.IsExhausted(err) {
+					si = cand
+					break
+				}
+			}
 			if ipam.IsExhausted(err) {
+				if group {
+					return nil, apierr.Conflict("IpAddressGenerationFailure", "No more IP addresses available on network %s.", p.NetworkID)
+				}
 				return nil, apierr.Conflict("IpAddressGenerationFailure", "No more IP addresses available for subnet %s.", si.sn.ID)
 			}
 			if err != nil {
 				return nil, err
 			}
-			addr = a
 		}
 		if !keep[si.sn.ID+" "+addr.String()] {
 			err := tx.AllocateIP(ctx, store.Allocation{SubnetID: si.sn.ID, IPAddress: addr.String(), NetworkID: p.NetworkID, PortID: p.ID})
