@@ -48,22 +48,19 @@ func (s *Service) EnsureDefaultGroup(ctx context.Context, project string) error 
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		g, err := insertGroup(ctx, tx, project, "default", "Default security group", true)
+		g, err := insertGroup(ctx, tx, project, "default", "Default security group", true, true)
 		if err != nil {
 			return err
-		}
-		for _, eth := range []string{"IPv4", "IPv6"} {
-			remote := g.ID
-			if _, err := insertRule(ctx, tx, g, &model.SecurityGroupRule{Direction: "ingress", Ethertype: eth, RemoteGroupID: &remote}, false); err != nil {
-				return err
-			}
 		}
 		return tx.SetDefaultGroup(ctx, project, g.ID)
 	})
 }
 
 // insertGroup writes a new group with Neutron's two egress rules.
-func insertGroup(ctx context.Context, tx store.Tx, project, name, desc string, stateful bool) (*model.SecurityGroup, error) {
+// With ingressFromSelf (the default group) each family also gets an
+// ingress rule from the group itself, numbered before its egress rule as
+// Neutron numbers them.
+func insertGroup(ctx context.Context, tx store.Tx, project, name, desc string, stateful, ingressFromSelf bool) (*model.SecurityGroup, error) {
 	now := model.Now()
 	g := &model.SecurityGroup{ID: model.NewID(), Name: name, Stateful: stateful, TenantID: project, ProjectID: project,
 		Description: desc, SecurityGroupRules: []model.SecurityGroupRule{}, Tags: []string{},
@@ -72,6 +69,12 @@ func insertGroup(ctx context.Context, tx store.Tx, project, name, desc string, s
 		return nil, err
 	}
 	for _, eth := range []string{"IPv4", "IPv6"} {
+		if ingressFromSelf {
+			remote := g.ID
+			if _, err := insertRule(ctx, tx, g, &model.SecurityGroupRule{Direction: "ingress", Ethertype: eth, RemoteGroupID: &remote}, false); err != nil {
+				return nil, err
+			}
+		}
 		if _, err := insertRule(ctx, tx, g, &model.SecurityGroupRule{Direction: "egress", Ethertype: eth}, false); err != nil {
 			return nil, err
 		}
@@ -153,7 +156,7 @@ func (s *Service) CreateSecurityGroups(ctx context.Context, c policy.Caller, ite
 			}
 			stateful := true
 			setIf(&stateful, in.Stateful)
-			g, err := insertGroup(ctx, tx, project, name, deref(in.Description), stateful)
+			g, err := insertGroup(ctx, tx, project, name, deref(in.Description), stateful, false)
 			if err != nil {
 				return err
 			}
