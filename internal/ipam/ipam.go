@@ -104,28 +104,34 @@ func DefaultPools(p netip.Prefix, gateway *netip.Addr) []Range {
 	return out
 }
 
-// ValidatePools checks requested pools against the subnet and gateway.
+// ValidatePools checks requested pools against the subnet and gateway the
+// way Neutron's validate_allocation_pools and validate_gw_out_of_pools do:
+// every pool first (ordered, same family, inside the usable range), then
+// overlaps between pools, then the gateway.
 func ValidatePools(p netip.Prefix, pools []Range, gateway *netip.Addr) error {
 	first, last, _ := usable(p)
-	for i, r := range pools {
-		if r.Start.Is4() != p.Addr().Is4() || r.End.Is4() != p.Addr().Is4() {
-			return apierr.BadRequest("Invalid input for allocation_pools. Reason: pool %s-%s does not match the subnet's IP version.", r.Start, r.End)
+	for _, r := range pools {
+		if r.Start.Is4() != p.Addr().Is4() || r.End.Is4() != p.Addr().Is4() || r.End.Less(r.Start) {
+			return apierr.New(400, "InvalidAllocationPool", "The allocation pool {'start': '%s', 'end': '%s'} is not valid.", r.Start, r.End)
 		}
-		if r.End.Less(r.Start) {
-			return apierr.New(400, "InvalidAllocationPool", "The allocation pool %s-%s is not valid.", r.Start, r.End)
-		}
-		if !p.Contains(r.Start) || !p.Contains(r.End) || r.Start.Less(first) || last.Less(r.End) {
+		if r.Start.Less(first) || last.Less(r.End) {
 			return apierr.New(400, "OutOfBoundsAllocationPool",
 				"The allocation pool %s-%s spans beyond the subnet cidr %s.", r.Start, r.End, p.Masked())
 		}
-		if gateway != nil && !gateway.Less(r.Start) && !r.End.Less(*gateway) {
-			return apierr.New(409, "GatewayConflictWithAllocationPools",
-				"Gateway ip %s conflicts with allocation pool %s-%s", gateway, r.Start, r.End)
-		}
-		for _, o := range pools[:i] {
+	}
+	for i, r := range pools {
+		for _, o := range pools[i+1:] {
 			if !r.End.Less(o.Start) && !o.End.Less(r.Start) {
-				return apierr.New(400, "OverlappingAllocationPools",
-					"Found overlapping allocation pools: %s-%s and %s-%s for subnet %s.", o.Start, o.End, r.Start, r.End, p.Masked())
+				return apierr.New(409, "OverlappingAllocationPools",
+					"Found overlapping allocation pools: %s-%s %s-%s for subnet %s.", r.Start, r.End, o.Start, o.End, p.Masked())
+			}
+		}
+	}
+	if gateway != nil {
+		for _, r := range pools {
+			if !gateway.Less(r.Start) && !r.End.Less(*gateway) {
+				return apierr.New(409, "GatewayConflictWithAllocationPools",
+					"Gateway ip %s conflicts with allocation pool %s-%s.", gateway, r.Start, r.End)
 			}
 		}
 	}
@@ -142,7 +148,7 @@ func InPools(a netip.Addr, pools []Range) bool {
 	return false
 }
 
-// Candidates yields addresses to try, in order: the lowest free address
+// PickFree returns a free address of pools: the lowest free address
 // of small pools first; for large pools random picks, so that allocation
 // cost does not grow with the number of ports. used reports whether an
 // address is taken; it is called at most a few hundred times per
@@ -150,7 +156,13 @@ func InPools(a netip.Addr, pools []Range) bool {
 func PickFree(pools []Range, used func(netip.Addr) (bool, error)) (netip.Addr, error) {
 	var total int64
 	for _, r := range pools {
-		total += r.Size()
+		// Sizes are capped at 1<<62; saturate so that several huge IPv6
+		// pools cannot overflow the sum.
+		if s := r.Size(); total > 1<<62-s {
+			total = 1 << 62
+		} else {
+			total += s
+		}
 	}
 	if total == 0 {
 		return netip.Addr{}, errExhausted

@@ -94,12 +94,12 @@ func isNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(raw),
 // pyRepr renders a JSON value roughly as Python would print it in
 // Neutron's messages: strings bare (callers add quotes), others as JSON.
 func pyRepr(raw json.RawMessage) string {
+	if isNull(raw) {
+		return "None"
+	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
 		return s
-	}
-	if isNull(raw) {
-		return "None"
 	}
 	t := strings.TrimSpace(string(raw))
 	switch t {
@@ -118,7 +118,7 @@ func (a Attrs) String(name string, maxLen int) (string, bool, error) {
 		return "", false, nil
 	}
 	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+	if err := json.Unmarshal(raw, &s); err != nil || isNull(raw) {
 		return "", true, apierr.InvalidAttr(name, fmt.Sprintf("'%s' is not a valid string", pyRepr(raw)))
 	}
 	if maxLen > 0 && len([]rune(s)) > maxLen {
@@ -139,32 +139,33 @@ func (a Attrs) NullableString(name string, maxLen int) (*string, bool, error) {
 	return &s, true, nil
 }
 
-// Bool decodes a boolean the way Neutron's convert_to_boolean does:
-// true/false, "true"/"false" in any case, 0/1 and "0"/"1".
+// Bool decodes a boolean the way Neutron's convert_to_boolean does
+// (oslo strutils.bool_from_string, strict): JSON booleans, and strings or
+// numbers whose text is one of 1/t/true/on/y/yes or 0/f/false/off/n/no in
+// any case, surrounding blanks ignored. Anything else, null included, is
+// InvalidInput "'X' cannot be converted to boolean.".
 func (a Attrs) Bool(name string) (bool, bool, error) {
 	raw, ok := a[name]
 	if !ok {
 		return false, false, nil
 	}
-	var b bool
-	if json.Unmarshal(raw, &b) == nil {
-		return b, true, nil
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		switch strings.ToLower(s) {
-		case "true", "1":
-			return true, true, nil
-		case "false", "0":
-			return false, true, nil
+	if !isNull(raw) {
+		var b bool
+		if json.Unmarshal(raw, &b) == nil {
+			return b, true, nil
 		}
-	}
-	var n json.Number
-	if json.Unmarshal(raw, &n) == nil {
-		switch n.String() {
-		case "1":
+		text := ""
+		var s string
+		var n json.Number
+		if json.Unmarshal(raw, &s) == nil {
+			text = s
+		} else if json.Unmarshal(raw, &n) == nil {
+			text = n.String()
+		}
+		switch strings.ToLower(strings.TrimSpace(text)) {
+		case "1", "t", "true", "on", "y", "yes":
 			return true, true, nil
-		case "0":
+		case "0", "f", "false", "off", "n", "no":
 			return false, true, nil
 		}
 	}
@@ -183,7 +184,7 @@ func (a Attrs) Int(name string) (*int, bool, error) {
 	}
 	v, err := toInt(raw)
 	if err != nil {
-		return nil, true, apierr.InvalidInput("'%s' is not an integer", pyRepr(raw))
+		return nil, true, apierr.InvalidInput("'%s' is not an integer.", pyRepr(raw))
 	}
 	return &v, true, nil
 }
@@ -241,7 +242,7 @@ func (a Attrs) NullableUUID(name string) (*string, bool, error) {
 	return &s, true, nil
 }
 
-// UUIDList decodes a list of UUIDs (security_groups), dropping repeats.
+// UUIDList decodes a list of UUIDs (security_groups); repeats are an error.
 func (a Attrs) UUIDList(name string) ([]string, bool, error) {
 	raw, ok := a[name]
 	if !ok {
@@ -254,17 +255,27 @@ func (a Attrs) UUIDList(name string) ([]string, bool, error) {
 	if err := json.Unmarshal(raw, &items); err != nil {
 		return nil, true, apierr.InvalidAttr(name, fmt.Sprintf("'%s' is not a list", pyRepr(raw)))
 	}
+	// Neutron's _validate_list_of_items: repeats are rejected before the
+	// items themselves are looked at.
+	var dups []string
+	seen := map[string]int{}
+	for _, it := range items {
+		k := string(bytes.TrimSpace(it))
+		seen[k]++
+		if seen[k] == 2 {
+			dups = append(dups, pyRepr(it))
+		}
+	}
+	if len(dups) > 0 {
+		return nil, true, apierr.InvalidAttr(name, fmt.Sprintf("Duplicate items in the list: '%s'", strings.Join(dups, ", ")))
+	}
 	out := make([]string, 0, len(items))
-	seen := map[string]bool{}
 	for _, it := range items {
 		var s string
 		if err := json.Unmarshal(it, &s); err != nil || !IsUUID(s) {
 			return nil, true, apierr.InvalidAttr(name, fmt.Sprintf("'%s' is not a valid UUID", pyRepr(it)))
 		}
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
+		out = append(out, s)
 	}
 	return out, true, nil
 }

@@ -1,8 +1,10 @@
 package model
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/bulwark-net/bulwark/internal/apierr"
 )
@@ -26,7 +28,8 @@ type NetworkInput struct {
 
 var netUpdatable = setOf("name", "description", "admin_state_up", "shared", "port_security_enabled", "router:external", "mtu")
 var netCreatable = union(netUpdatable, setOf("tenant_id", "project_id", "availability_zone_hints", "tags"))
-var netReadOnly = setOf("id", "status", "subnets", "availability_zones", "created_at", "updated_at", "revision_number", "availability_zone_hints")
+var netReadOnly = setOf("id", "status", "subnets", "availability_zones", "created_at", "updated_at", "revision_number", "availability_zone_hints",
+	"ipv4_address_scope", "ipv6_address_scope")
 
 // ParseNetwork validates a network body.
 func ParseNetwork(a Attrs, create bool) (*NetworkInput, error) {
@@ -60,7 +63,14 @@ func ParseNetwork(a Attrs, create bool) (*NetworkInput, error) {
 	if v, ok, err := a.Int("mtu"); err != nil {
 		return nil, err
 	} else if ok && v != nil {
-		if *v < 68 || *v > DefaultMTU {
+		switch {
+		case *v < 0:
+			return nil, apierr.InvalidAttr("mtu", fmt.Sprintf("'%d' should be non-negative", *v))
+		case *v == 0: // Neutron's default: the largest the network allows
+			*v = DefaultMTU
+		case *v > DefaultMTU:
+			return nil, apierr.InvalidInput("Requested MTU is too big, maximum is %d.", DefaultMTU)
+		case *v < 68:
 			return nil, apierr.InvalidInput("Requested MTU %d is out of range; it must be between 68 and %d.", *v, DefaultMTU)
 		}
 		in.MTU = v
@@ -144,19 +154,42 @@ func ParseAddressGroup(a Attrs, create bool) (*AddressGroupInput, error) {
 	return in, nil
 }
 
-// ParseAddresses validates a list of IPs or CIDRs and returns them as
-// normalised CIDRs (what Neutron stores for address groups).
+// ParseAddresses validates a list of CIDRs as Neutron's subnet_list
+// validator does (a list, no repeated items, each "addr/len") and returns
+// them normalised to their networks and deduplicated, as Neutron stores
+// address groups. null is the empty list.
 func ParseAddresses(raw json.RawMessage, name string) ([]string, error) {
-	var items []string
+	if isNull(raw) {
+		return []string{}, nil
+	}
+	var items []json.RawMessage
 	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, apierr.InvalidAttr(name, fmt.Sprintf("'%s' is not a list of strings", pyRepr(raw)))
+		return nil, apierr.InvalidAttr(name, fmt.Sprintf("'%s' is not a list", pyRepr(raw)))
+	}
+	var dups []string
+	count := map[string]int{}
+	for _, it := range items {
+		k := string(bytes.TrimSpace(it))
+		if count[k]++; count[k] == 2 {
+			dups = append(dups, pyRepr(it))
+		}
+	}
+	if len(dups) > 0 {
+		return nil, apierr.InvalidAttr(name, fmt.Sprintf("Duplicate items in the list: '%s'", strings.Join(dups, ", ")))
 	}
 	out := make([]string, 0, len(items))
 	seen := map[string]bool{}
-	for _, s := range items {
+	for _, it := range items {
+		var s string
+		if json.Unmarshal(it, &s) != nil || isNull(it) {
+			return nil, apierr.InvalidAttr(name, fmt.Sprintf("'%s' is not a valid IP subnet", pyRepr(it)))
+		}
 		p, ok := ParseCIDR(s)
 		if !ok {
 			return nil, apierr.InvalidAttr(name, fmt.Sprintf("'%s' is not a valid IP subnet", s))
+		}
+		if !strings.Contains(s, "/") {
+			return nil, apierr.InvalidAttr(name, fmt.Sprintf("'%s' isn't a recognized IP subnet cidr, '%s' is recommended", s, p))
 		}
 		c := p.Masked().String()
 		if !seen[c] {

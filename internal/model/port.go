@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"sort"
 	"strings"
 
 	"github.com/bulwark-net/bulwark/internal/apierr"
@@ -82,6 +83,12 @@ func ParsePort(a Attrs, create bool, maxPairs int) (*PortInput, error) {
 		max  int
 	}{{"name", &in.Name, 255}, {"description", &in.Description, 255}, {"device_id", &in.DeviceID, 255},
 		{"device_owner", &in.DeviceOwner, 255}, {"binding:host_id", &in.HostID, 255}} {
+		if f.name == "binding:host_id" && a.IsNull(f.name) {
+			// Nova unbinds a port with {"binding:host_id": null}.
+			empty := ""
+			*f.dst = &empty
+			continue
+		}
 		if s, ok, err := a.String(f.name, f.max); err != nil {
 			return nil, err
 		} else if ok {
@@ -116,7 +123,7 @@ func ParsePort(a Attrs, create bool, maxPairs int) (*PortInput, error) {
 			return nil, apierr.InvalidAttr("mac_address", fmt.Sprintf("'%s' is not a valid MAC address", pyRepr(a["mac_address"])))
 		}
 		s = NormalizeMAC(s)
-		if isMulticastMAC(s) || s == "00:00:00:00:00:00" {
+		if isMulticastMAC(s) || isInvalidMAC(s) {
 			return nil, apierr.InvalidAttr("mac_address", fmt.Sprintf("'%s' is not a valid MAC address", s))
 		}
 		in.MACAddress = &s
@@ -216,7 +223,9 @@ func parseFixedIPs(raw json.RawMessage) ([]FixedIPRequest, error) {
 	return out, nil
 }
 
-// ParseAddressPairs validates allowed_address_pairs as Neutron does, and
+// ParseAddressPairs validates allowed_address_pairs in the order Neutron's
+// _validate_allowed_address_pairs does (list, count, then per pair: dict,
+// MAC, missing ip_address, duplicate, unknown keys, address), and
 // additionally rejects multicast addresses, which can never be a source.
 // A pair's MAC is kept exactly as sent; an absent MAC is left empty for
 // the caller to fill with the port's own.
@@ -237,45 +246,64 @@ func ParseAddressPairs(raw json.RawMessage, maxPairs int) ([]AddressPair, error)
 	for _, it := range items {
 		var entry Attrs
 		if err := json.Unmarshal(it, &entry); err != nil || entry == nil {
-			return nil, apierr.BadRequest("Allowed address pair '%s' must be a dictionary.", pyRepr(it))
-		}
-		if err := entry.CheckKnown(setOf("ip_address", "mac_address")); err != nil {
-			return nil, err
-		}
-		if !entry.Has("ip_address") || entry.IsNull("ip_address") {
-			return nil, apierr.New(400, "AllowedAddressPairsMissingIP", "AllowedAddressPair must contain ip_address")
+			return nil, apierr.InvalidAttr("allowed_address_pairs", fmt.Sprintf("'%s' is not a dictionary", pyRepr(it)))
 		}
 		var p AddressPair
-		var ip string
-		if jsonUnmarshal(entry["ip_address"], &ip) != nil {
-			return nil, apierr.BadRequest("'%s' is not a valid IP address", pyRepr(entry["ip_address"]))
+		macKey := "None"
+		if entry.Has("mac_address") {
+			var mac string
+			if jsonUnmarshal(entry["mac_address"], &mac) != nil || !ValidMAC(mac) || isInvalidMAC(mac) {
+				return nil, apierr.BadRequest("'%s' is not a valid MAC address", pyRepr(entry["mac_address"]))
+			}
+			p.MACAddress = mac
+			macKey = mac
 		}
-		prefix, ok := ParseCIDR(ip)
-		if !ok {
+		if !entry.Has("ip_address") {
+			return nil, apierr.New(400, "AllowedAddressPairsMissingIP", "AllowedAddressPair must contain ip_address")
+		}
+		ipText := pyRepr(entry["ip_address"])
+		key := macKey + " " + ipText
+		if seen[key] {
+			return nil, apierr.New(400, "DuplicateAddressPairInRequest",
+				"Request contains duplicate address pair: mac_address %s ip_address %s.", macKey, ipText)
+		}
+		seen[key] = true
+		var unknown []string
+		for k := range entry {
+			if k != "ip_address" && k != "mac_address" {
+				unknown = append(unknown, k)
+			}
+		}
+		if len(unknown) > 0 {
+			sort.Strings(unknown)
+			return nil, apierr.BadRequest("Unrecognized attribute(s) '%s'", strings.Join(unknown, ", "))
+		}
+		var ip string
+		if jsonUnmarshal(entry["ip_address"], &ip) != nil || isNull(entry["ip_address"]) {
+			return nil, apierr.BadRequest("'%s' is not a valid IP address", ipText)
+		}
+		var prefix netip.Prefix
+		var ok bool
+		if strings.Contains(ip, "/") {
+			if prefix, ok = ParseCIDR(ip); !ok {
+				return nil, apierr.BadRequest("'%s' is not a valid IP subnet", ip)
+			}
+		} else if prefix, ok = ParseCIDR(ip); !ok {
 			return nil, apierr.BadRequest("'%s' is not a valid IP address", ip)
 		}
 		if isMulticastPrefix(prefix) {
 			return nil, apierr.BadRequest("'%s' is a multicast address and cannot be an allowed address pair", ip)
 		}
 		p.IPAddress = ip
-		macKey := "None"
-		if entry.Has("mac_address") && !entry.IsNull("mac_address") {
-			var mac string
-			if jsonUnmarshal(entry["mac_address"], &mac) != nil || !ValidMAC(mac) {
-				return nil, apierr.BadRequest("'%s' is not a valid MAC address", pyRepr(entry["mac_address"]))
-			}
-			p.MACAddress = mac
-			macKey = mac
-		}
-		key := macKey + " " + ip
-		if seen[key] {
-			return nil, apierr.New(400, "DuplicateAddressPairInRequest",
-				"Request contains duplicate address pair: mac_address %s ip_address %s.", macKey, ip)
-		}
-		seen[key] = true
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// isInvalidMAC reports Neutron's INVALID_MAC_ADDRESSES (all zeros, all ones).
+func isInvalidMAC(mac string) bool {
+	m := NormalizeMAC(mac)
+	return m == "00:00:00:00:00:00" || m == "ff:ff:ff:ff:ff:ff"
 }
 
 var (
@@ -290,18 +318,29 @@ func isMulticastPrefix(p netip.Prefix) bool {
 	return p.Bits() >= 8 && v6Multicast.Contains(p.Addr())
 }
 
-// checkAttrs rejects unknown attributes, and on update the read-only ones
-// with Neutron's message.
+// checkAttrs follows Neutron's prepare_request_body: attributes the
+// resource does not have at all are "Unrecognized attribute(s)"; then on
+// create the read-only ones are "Attribute 'x' not allowed in POST", and
+// on update the ones that cannot change are "Cannot update read-only
+// attribute x".
 func checkAttrs(a Attrs, create bool, creatable, updatable, readOnly map[string]bool) error {
-	if create {
-		return a.CheckKnown(creatable)
+	if err := a.CheckKnown(union(creatable, updatable, readOnly)); err != nil {
+		return err
 	}
+	keys := make([]string, 0, len(a))
 	for k := range a {
-		if !updatable[k] && (readOnly[k] || creatable[k]) {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if create && !creatable[k] {
+			return apierr.BadRequest("Attribute '%s' not allowed in POST", k)
+		}
+		if !create && !updatable[k] {
 			return apierr.BadRequest("Cannot update read-only attribute %s", k)
 		}
 	}
-	return a.CheckKnown(updatable)
+	return nil
 }
 
 func projectFromBody(a Attrs) (string, error) {

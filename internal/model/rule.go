@@ -79,9 +79,8 @@ func convertProtocol(a Attrs) (*string, error) {
 		}
 		s = strconv.Itoa(n)
 	}
-	if s == "" {
-		return nil, nil
-	}
+	// Neutron 21's convert_protocol takes only null for "any": an empty
+	// string is an unsupported protocol like any other.
 	if _, ok := ProtocolNumbers[strings.ToLower(s)]; ok {
 		l := strings.ToLower(s)
 		return &l, nil
@@ -93,34 +92,44 @@ func convertProtocol(a Attrs) (*string, error) {
 	return &s, nil
 }
 
-// convertPort validates a port_range_min/max value (0..65535 or null).
+// convertPort validates a port_range_min/max value (0..65535 or null) as
+// Neutron's convert_validate_port_value does.
 func convertPort(a Attrs, name string) (*int, error) {
-	v, _, err := a.Int(name)
-	if err != nil {
-		return nil, err
+	raw, ok := a[name]
+	if !ok || isNull(raw) {
+		return nil, nil
 	}
-	if v != nil && (*v < 0 || *v > 65535) {
-		return nil, apierr.InvalidInput("Invalid value for port %d", *v)
+	v, err := toInt(raw)
+	if err != nil || v < 0 || v > 65535 {
+		return nil, invalidPortValue(pyRepr(raw))
 	}
-	return v, nil
+	return &v, nil
+}
+
+func invalidPortValue(v string) error {
+	return apierr.New(400, "SecurityGroupInvalidPortValue", "Invalid value for port %s", v)
 }
 
 var ruleCreateAttrs = setOf("security_group_id", "direction", "ethertype", "protocol",
 	"port_range_min", "port_range_max", "remote_ip_prefix", "remote_group_id",
 	"remote_address_group_id", "description", "tenant_id", "project_id")
 
+var ruleReadOnly = setOf("id", "normalized_cidr", "created_at", "updated_at", "revision_number")
+
 // ParseRuleCreate validates a rule-create body as far as it can without
 // the store (Neutron's attribute checks and _validate_security_group_rule
 // up to the existence checks) and returns the rule to insert. The project
 // is filled in by the caller.
 func ParseRuleCreate(a Attrs) (*SecurityGroupRule, error) {
-	if err := a.CheckKnown(ruleCreateAttrs); err != nil {
+	if err := checkAttrs(a, true, ruleCreateAttrs, nil, ruleReadOnly); err != nil {
 		return nil, err
 	}
 	r := &SecurityGroupRule{Ethertype: "IPv4"}
 	var err error
 	var ok bool
-	if r.SecurityGroupID, ok, err = a.UUID("security_group_id"); err != nil {
+	// Neutron checks these ids only by looking them up: any string is
+	// taken here and an unknown one is the caller's 404.
+	if r.SecurityGroupID, ok, err = a.String("security_group_id", 36); err != nil {
 		return nil, err
 	} else if !ok {
 		return nil, apierr.BadRequest("Failed to parse request. Required attribute 'security_group_id' not specified")
@@ -130,21 +139,18 @@ func ParseRuleCreate(a Attrs) (*SecurityGroupRule, error) {
 	} else if !ok {
 		return nil, apierr.BadRequest("Failed to parse request. Required attribute 'direction' not specified")
 	}
-	if a.Has("ethertype") && !a.IsNull("ethertype") {
-		raw := a["ethertype"]
+	if raw, ok := a["ethertype"]; ok {
+		// convert_ethertype_to_case_insensitive; null is not a string.
 		var s string
-		if jsonUnmarshal(raw, &s) == nil {
-			switch strings.ToLower(s) {
-			case "ipv4":
-				r.Ethertype = "IPv4"
-			case "ipv6":
-				r.Ethertype = "IPv6"
-			default:
-				s = ""
-			}
-		}
-		if s == "" {
-			return nil, apierr.InvalidAttr("ethertype", fmt.Sprintf("%s is not in valid_values", pyRepr(raw)))
+		_ = jsonUnmarshal(raw, &s)
+		switch {
+		case strings.EqualFold(s, "IPv4"):
+			r.Ethertype = "IPv4"
+		case strings.EqualFold(s, "IPv6"):
+			r.Ethertype = "IPv6"
+		default:
+			return nil, apierr.New(400, "SecurityGroupRuleInvalidEtherType",
+				"Security group rule for ethertype '%s' not supported. Allowed values are ['IPv4', 'IPv6'].", pyRepr(raw))
 		}
 	}
 	if r.Protocol, err = convertProtocol(a); err != nil {
@@ -172,11 +178,17 @@ func ParseRuleCreate(a Attrs) (*SecurityGroupRule, error) {
 		norm := p.Masked().String()
 		r.RemoteIPPrefix, r.NormalizedCIDR = &stored, &norm
 	}
-	if r.RemoteGroupID, _, err = a.NullableUUID("remote_group_id"); err != nil {
+	if r.RemoteGroupID, _, err = a.NullableString("remote_group_id", 0); err != nil {
 		return nil, err
 	}
-	if r.RemoteAddressGroupID, _, err = a.NullableUUID("remote_address_group_id"); err != nil {
+	if r.RemoteAddressGroupID, _, err = a.NullableString("remote_address_group_id", 0); err != nil {
 		return nil, err
+	}
+	if r.RemoteGroupID != nil && *r.RemoteGroupID == "" {
+		r.RemoteGroupID = nil
+	}
+	if r.RemoteAddressGroupID != nil && *r.RemoteAddressGroupID == "" {
+		r.RemoteAddressGroupID = nil
 	}
 	desc, ok, err := a.NullableString("description", 255)
 	if err != nil {
@@ -188,10 +200,22 @@ func ParseRuleCreate(a Attrs) (*SecurityGroupRule, error) {
 	}
 	r.Description = desc
 
-	// Neutron stores an IPv6 "icmp" rule as the canonical ipv6-icmp.
-	if r.Ethertype == "IPv6" && r.Protocol != nil && (*r.Protocol == "icmp" || *r.Protocol == "icmpv6") {
-		canon := "ipv6-icmp"
-		r.Protocol = &canon
+	// Neutron stores an IPv6 "icmp" rule as the canonical ipv6-icmp, and
+	// protocol number 1 as 58 (_make_canonical_ipv6_icmp_protocol).
+	if r.Ethertype == "IPv6" && r.Protocol != nil {
+		switch *r.Protocol {
+		case "icmp", "icmpv6":
+			canon := "ipv6-icmp"
+			r.Protocol = &canon
+		case "1":
+			canon := "58"
+			r.Protocol = &canon
+		}
+	}
+	// The entire port range 1-65535 is stored as no range at all
+	// (_make_canonical_port_range).
+	if r.PortRangeMin != nil && r.PortRangeMax != nil && *r.PortRangeMin == 1 && *r.PortRangeMax == 65535 {
+		r.PortRangeMin, r.PortRangeMax = nil, nil
 	}
 	if err := validatePortRange(r); err != nil {
 		return nil, err
@@ -203,7 +227,7 @@ func ParseRuleCreate(a Attrs) (*SecurityGroupRule, error) {
 				"Conflicting value ethertype %s for CIDR %s", r.Ethertype, *r.RemoteIPPrefix)
 		}
 	}
-	if n := ProtocolNumber(r.Protocol); r.Ethertype == "IPv4" && (n == ProtoICMPv6 || n == 43 || n == 44 || n == 59 || n == 60) {
+	if n := ProtocolNumber(r.Protocol); r.Ethertype == "IPv4" && (n == ProtoICMPv6 || n == 41 || n == 43 || n == 44 || n == 59 || n == 60) {
 		return nil, apierr.New(400, "SecurityGroupEthertypeConflictWithProtocol",
 			"Invalid ethertype %s for protocol %s.", r.Ethertype, *r.Protocol)
 	}
@@ -232,7 +256,7 @@ func validatePortRange(r *SecurityGroupRule) error {
 	switch {
 	case HasPorts(n):
 		if (lo != nil && *lo == 0) || (hi != nil && *hi == 0) {
-			return apierr.New(400, "SecurityGroupInvalidPortValue", "Invalid value for port 0.")
+			return invalidPortValue("0")
 		}
 		if lo != nil && hi != nil && *lo <= *hi {
 			return nil

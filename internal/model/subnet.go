@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/bulwark-net/bulwark/internal/apierr"
 )
@@ -68,25 +69,28 @@ func ParseSubnet(a Attrs, create bool) (*SubnetInput, error) {
 		if a.Has("subnetpool_id") && !a.IsNull("subnetpool_id") {
 			return nil, apierr.BadRequest("Subnet pools are not supported; give a cidr instead of subnetpool_id")
 		}
-		cidr, ok, err := a.String("cidr", 0)
-		if err != nil {
-			return nil, err
+		cidr, ok, err := "", false, error(nil)
+		if !a.IsNull("cidr") {
+			if cidr, ok, err = a.String("cidr", 0); err != nil {
+				return nil, err
+			}
 		}
 		if !ok || cidr == "" {
 			return nil, apierr.BadRequest("a subnetpool must be specified in the absence of a cidr")
 		}
+		// validate_subnet: a bare address is refused with the CIDR it
+		// would be; host bits are accepted and masked off (create_subnet
+		// turns the CIDR into a proper subnet).
 		p, err2 := netip.ParsePrefix(cidr)
-		if err2 != nil || p.Addr().Zone() != "" {
+		if err2 != nil || p.Addr().Zone() != "" || p.Addr().Is4In6() {
+			if a, ok := ParseIP(cidr); ok && !strings.Contains(cidr, "/") {
+				return nil, apierr.InvalidAttr("cidr", fmt.Sprintf("'%s' isn't a recognized IP subnet cidr, '%s' is recommended", cidr, netip.PrefixFrom(a, a.BitLen())))
+			}
 			return nil, apierr.InvalidAttr("cidr", fmt.Sprintf("'%s' is not a valid IP subnet", cidr))
 		}
-		if p.Masked() != p {
-			return nil, apierr.InvalidAttr("cidr", fmt.Sprintf("'%s' isn't a recommended CIDR, '%s' is recommended", cidr, p.Masked()))
-		}
+		p = p.Masked()
 		if (in.IPVersion == 4) != p.Addr().Is4() {
-			return nil, apierr.InvalidInput("Cidr %s is not valid for IP version %d.", cidr, in.IPVersion)
-		}
-		if (p.Addr().Is4() && p.Bits() > 30) || (p.Addr().Is6() && p.Bits() > 126) {
-			return nil, apierr.InvalidInput("Cidr %s is too small to hold a gateway and ports.", cidr)
+			return nil, apierr.InvalidInput("cidr '%s' does not match the ip_version '%d'.", cidr, in.IPVersion)
 		}
 		in.CIDR = p
 		for _, f := range []struct {
@@ -99,13 +103,13 @@ func ParseSubnet(a Attrs, create bool) (*SubnetInput, error) {
 					return nil, err
 				}
 				if in.IPVersion != 6 {
-					return nil, apierr.InvalidInput("%s is not valid when ip_version is 4", f.name)
+					return nil, apierr.InvalidInput("%s is not valid when ip_version is 4.", f.name)
 				}
 				*f.dst = &s
 			}
 		}
 		if in.RAMode != nil && in.AddrMode != nil && *in.RAMode != *in.AddrMode {
-			return nil, apierr.InvalidInput("ipv6_ra_mode set to '%s' with ipv6_address_mode set to '%s' is not valid. If both attributes are set, they must be the same value", *in.RAMode, *in.AddrMode)
+			return nil, apierr.InvalidInput("ipv6_ra_mode set to '%s' with ipv6_address_mode set to '%s' is not valid. If both attributes are set, they must be the same value.", *in.RAMode, *in.AddrMode)
 		}
 		if l, ok, err := a.StringList("tags", 255); err != nil {
 			return nil, err
@@ -123,6 +127,11 @@ func ParseSubnet(a Attrs, create bool) (*SubnetInput, error) {
 	}
 	if err := boolAttrs(a, map[string]**bool{"enable_dhcp": &in.EnableDHCP}); err != nil {
 		return nil, err
+	}
+	if create {
+		if err := validateSubnetDHCP(in); err != nil {
+			return nil, err
+		}
 	}
 	if a.Has("gateway_ip") {
 		in.GatewaySet = true
@@ -204,4 +213,25 @@ func ParseSubnet(a Attrs, create bool) (*SubnetInput, error) {
 func mustJSON(v any) json.RawMessage {
 	b, _ := json.Marshal(v)
 	return b
+}
+
+// validateSubnetDHCP applies Neutron's create-time checks that depend on
+// enable_dhcp (default true) and the IPv6 modes.
+func validateSubnetDHCP(in *SubnetInput) error {
+	dhcp := in.EnableDHCP == nil || *in.EnableDHCP
+	p := in.CIDR
+	if dhcp && ((p.Addr().Is4() && p.Bits() > 30) || (p.Addr().Is6() && p.Bits() > 126)) {
+		return apierr.InvalidInput("Subnet has a prefix length that is incompatible with DHCP service enabled.")
+	}
+	if in.RAMode == nil && in.AddrMode == nil {
+		return nil
+	}
+	if !dhcp {
+		return apierr.InvalidInput("ipv6_ra_mode or ipv6_address_mode cannot be set when enable_dhcp is set to False.")
+	}
+	auto := func(m *string) bool { return m != nil && (*m == "slaac" || *m == "dhcpv6-stateless") }
+	if (auto(in.RAMode) || auto(in.AddrMode)) && p.Bits() != 64 {
+		return apierr.InvalidInput("Invalid CIDR %s for IPv6 address mode. OpenStack uses the EUI-64 address format, which requires the prefix to be /64.", p)
+	}
+	return nil
 }
