@@ -328,6 +328,23 @@ func TestInvalidInput(t *testing.T) {
 		{"negative limit", "GET", "/v2.0/ports?limit=-1", "", 400, "HTTPBadRequest", "*"},
 		{"unknown marker", "GET", "/v2.0/ports?limit=1&marker=" + unknownID, "", 404, "PortNotFound", "*"},
 		{"bad If-Match", "PUT", "/v2.0/ports/{k1}", `{"port": {"name": "x"}}`, 400, "*", "*"},
+		// Rule updates: only description; unknown keys are unknown.
+		{"rule update unknown key", "PUT", "/v2.0/security-group-rules/{rule22}", `{"security_group_rule": {"colour": "red"}}`,
+			400, "HTTPBadRequest", "Unrecognized attribute(s) 'colour'"},
+		{"rule update read-only key", "PUT", "/v2.0/security-group-rules/{rule22}", `{"security_group_rule": {"protocol": "udp"}}`,
+			400, "HTTPBadRequest", "Cannot update read-only attribute protocol"},
+		// "default" is reserved whatever its case.
+		{"group named Default", "POST", "/v2.0/security-groups", `{"security_group": {"name": "Default"}}`,
+			409, "SecurityGroupDefaultAlreadyExists", "Default security group already exists."},
+		{"rename to DEFAULT", "PUT", "/v2.0/security-groups/{sg}", `{"security_group": {"name": "DEFAULT"}}`,
+			409, "SecurityGroupDefaultAlreadyExists", "Default security group already exists."},
+		// Subnet messages.
+		{"overlapping subnet", "POST", "/v2.0/subnets", `{"subnet": {"network_id": "{net}", "ip_version": 4, "cidr": "172.16.200.128/25"}}`,
+			400, "InvalidInput", "Invalid input for operation: Requested subnet with cidr: 172.16.200.128/25 for network: {net} overlaps with another subnet."},
+		{"gateway of the other family", "PUT", "/v2.0/subnets/{subnet}", `{"subnet": {"gateway_ip": "2001:db8::1"}}`,
+			400, "InvalidInput", "Invalid input for operation: gateway_ip '2001:db8::1' does not match the ip_version '4'."},
+		{"gateway is the network address", "PUT", "/v2.0/subnets/{subnet}", `{"subnet": {"gateway_ip": "172.16.200.0"}}`,
+			400, "InvalidInput", "Invalid input for operation: Gateway is not valid on subnet."},
 	}
 	cases = append(cases, notFound("networks", "NetworkNotFound", "Network %s could not be found.")...)
 	cases = append(cases, notFound("subnets", "SubnetNotFound", "Subnet %s could not be found.")...)
@@ -413,5 +430,21 @@ func TestHugeBodies(t *testing.T) {
 	under := `{"network": {"name": "x", "description": "` + strings.Repeat("a", (1<<20)-64) + `"}}`
 	if r := e.do("POST", "/v2.0/networks", under); r.Status != 400 {
 		t.Errorf("body under the limit: %d", r.Status)
+	}
+}
+
+// TestPointToPointSubnetDHCP: a /31 may exist with DHCP off, but DHCP
+// cannot be turned on for it later (there is no room for a DHCP port).
+func TestPointToPointSubnetDHCP(t *testing.T) {
+	e := newEnv(t)
+	n := e.create("networks", "network", map[string]any{"name": "p2p"})
+	expectError(t, e.do("POST", "/v2.0/subnets", map[string]any{"subnet": map[string]any{
+		"network_id": n["id"], "cidr": "10.7.0.0/31", "ip_version": 4}}),
+		400, "InvalidInput", "Invalid input for operation: Subnet has a prefix length that is incompatible with DHCP service enabled.")
+	sn := e.create("subnets", "subnet", map[string]any{"network_id": n["id"], "cidr": "10.7.0.0/31", "ip_version": 4, "enable_dhcp": false})
+	expectError(t, e.do("PUT", "/v2.0/subnets/"+str(sn, "id"), map[string]any{"subnet": map[string]any{"enable_dhcp": true}}),
+		400, "InvalidInput", "Invalid input for operation: Subnet has a prefix length that is incompatible with DHCP service enabled.")
+	if got := e.get("subnets", "subnet", str(sn, "id")); got["enable_dhcp"] != false || got["revision_number"] != sn["revision_number"] {
+		t.Fatalf("rejected update changed the subnet: %v", got)
 	}
 }

@@ -110,7 +110,8 @@ func invalidPortValue(v string) error {
 	return apierr.New(400, "SecurityGroupInvalidPortValue", "Invalid value for port %s", v)
 }
 
-var ruleCreateAttrs = setOf("security_group_id", "direction", "ethertype", "protocol",
+// RuleCreateAttrs are the attributes a rule-create body may hold.
+var RuleCreateAttrs = setOf("security_group_id", "direction", "ethertype", "protocol",
 	"port_range_min", "port_range_max", "remote_ip_prefix", "remote_group_id",
 	"remote_address_group_id", "description", "tenant_id", "project_id")
 
@@ -121,7 +122,7 @@ var ruleReadOnly = setOf("id", "normalized_cidr", "created_at", "updated_at", "r
 // up to the existence checks) and returns the rule to insert. The project
 // is filled in by the caller.
 func ParseRuleCreate(a Attrs) (*SecurityGroupRule, error) {
-	if err := checkAttrs(a, true, ruleCreateAttrs, nil, ruleReadOnly); err != nil {
+	if err := checkAttrs(a, true, RuleCreateAttrs, nil, ruleReadOnly); err != nil {
 		return nil, err
 	}
 	r := &SecurityGroupRule{Ethertype: "IPv4"}

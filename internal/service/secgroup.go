@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/bulwark-net/bulwark/internal/apierr"
 	"github.com/bulwark-net/bulwark/internal/model"
@@ -145,7 +146,7 @@ func (s *Service) CreateSecurityGroups(ctx context.Context, c policy.Caller, ite
 		for _, in := range inputs {
 			project, _ := callerProject(c, in.ProjectID)
 			name := deref(in.Name)
-			if name == "default" {
+			if strings.EqualFold(name, "default") {
 				return apierr.Conflict("SecurityGroupDefaultAlreadyExists", "Default security group already exists.")
 			}
 			if err := s.checkQuota(ctx, tx, project, "security_group", store.SecurityGroups, 1); err != nil {
@@ -229,7 +230,7 @@ func (s *Service) UpdateSecurityGroup(ctx context.Context, c policy.Caller, id s
 			if isDefault {
 				return apierr.Conflict("SecurityGroupCannotUpdateDefault", "Updating default security group not allowed.")
 			}
-			if *in.Name == "default" {
+			if strings.EqualFold(*in.Name, "default") {
 				return apierr.Conflict("SecurityGroupDefaultAlreadyExists", "Default security group already exists.")
 			}
 		}
@@ -375,6 +376,16 @@ func (s *Service) GetRule(ctx context.Context, c policy.Caller, id string) (*mod
 
 // UpdateRule changes a rule's description, the only mutable attribute.
 func (s *Service) UpdateRule(ctx context.Context, c policy.Caller, id string, a model.Attrs, ifMatch IfMatch) (*model.SecurityGroupRule, error) {
+	ruleAttrs := map[string]bool{"description": true}
+	for k := range model.RuleCreateAttrs {
+		ruleAttrs[k] = true
+	}
+	for _, k := range []string{"id", "normalized_cidr", "created_at", "updated_at", "revision_number"} {
+		ruleAttrs[k] = true
+	}
+	if err := a.CheckKnown(ruleAttrs); err != nil {
+		return nil, err
+	}
 	for k := range a {
 		if k != "description" {
 			return nil, apierr.BadRequest("Cannot update read-only attribute %s", k)

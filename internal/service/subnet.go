@@ -41,10 +41,10 @@ func checkGateway(cidr netip.Prefix, g *netip.Addr) error {
 		return nil
 	}
 	if g.Is4() != cidr.Addr().Is4() {
-		return apierr.InvalidInput("Gateway IP version inconsistent with allocation pool version")
+		return apierr.InvalidInput("gateway_ip '%s' does not match the ip_version '%d'.", g, map[bool]int{true: 4, false: 6}[cidr.Addr().Is4()])
 	}
 	if cidr.Addr().Is4() && cidr.Bits() < 31 && cidr.Contains(*g) && (*g == cidr.Masked().Addr() || *g == ipam.LastAddr(cidr)) {
-		return apierr.InvalidInput("Gateway is not valid on subnet")
+		return apierr.InvalidInput("Gateway is not valid on subnet.")
 	}
 	return nil
 }
@@ -100,7 +100,7 @@ func (s *Service) createSubnet(ctx context.Context, tx store.Tx, c policy.Caller
 		}
 		op, _ := netip.ParsePrefix(other.CIDR)
 		if op.Overlaps(in.CIDR) {
-			return nil, apierr.InvalidInput("Requested subnet with cidr: %s for network: %s overlaps with another subnet", in.CIDR, n.ID)
+			return nil, apierr.InvalidInput("Requested subnet with cidr: %s for network: %s overlaps with another subnet.", in.CIDR, n.ID)
 		}
 	}
 	var gw *netip.Addr
@@ -199,6 +199,9 @@ func (s *Service) UpdateSubnet(ctx context.Context, c policy.Caller, id string, 
 				return err
 			}
 			sn.AllocationPools = rangesToPools(pools)
+		}
+		if in.EnableDHCP != nil && *in.EnableDHCP && ((cidr.Addr().Is4() && cidr.Bits() > 30) || (cidr.Addr().Is6() && cidr.Bits() > 126)) {
+			return apierr.InvalidInput("Subnet has a prefix length that is incompatible with DHCP service enabled.")
 		}
 		applySubnet(sn, in)
 		_ = row
