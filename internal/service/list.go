@@ -118,6 +118,7 @@ func (s *Service) List(ctx context.Context, c policy.Caller, t store.Table, p Li
 		}
 		if fast {
 			q.AfterID = p.Marker
+			q.DocsOnly = true
 			if p.Limit > 0 {
 				q.Limit = p.Limit + 1
 			}

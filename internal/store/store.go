@@ -64,6 +64,9 @@ type Query struct {
 	AfterID string
 	// Limit, when > 0, bounds the number of rows.
 	Limit int
+	// DocsOnly fills only Row.Doc: the cheapest read for a list whose
+	// documents go to the client as they are.
+	DocsOnly bool
 }
 
 // Change is one entry of the change log.

@@ -198,6 +198,9 @@ func (t *sqlTx) List(ctx context.Context, tb store.Table, q store.Query) ([]stor
 		args = append(args, q.AfterID)
 	}
 	sqlText := "SELECT id, project_id, revision, doc FROM " + string(tb)
+	if q.DocsOnly {
+		sqlText = "SELECT doc FROM " + string(tb)
+	}
 	if len(where) > 0 {
 		sqlText += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -213,7 +216,11 @@ func (t *sqlTx) List(ctx context.Context, tb store.Table, q store.Query) ([]stor
 	var out []store.Row
 	for rows.Next() {
 		var r store.Row
-		if err := rows.Scan(&r.ID, &r.ProjectID, &r.Revision, &r.Doc); err != nil {
+		dst := []any{&r.ID, &r.ProjectID, &r.Revision, &r.Doc}
+		if q.DocsOnly {
+			dst = dst[3:]
+		}
+		if err := rows.Scan(dst...); err != nil {
 			return nil, fmt.Errorf("store: list %s: %w", tb, err)
 		}
 		out = append(out, r)
