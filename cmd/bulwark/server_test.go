@@ -57,7 +57,7 @@ func freeAddr(t *testing.T) string {
 func startServer(t *testing.T, db string) (*exec.Cmd, string) {
 	t.Helper()
 	addr := freeAddr(t)
-	cmd := exec.Command(bulwarkBinary(t), "server", "--listen", addr, "--db", "sqlite:"+db)
+	cmd := exec.Command(bulwarkBinary(t), "server", "--listen", addr, "--db", "sqlite:"+db, "--auth", "noauth")
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
