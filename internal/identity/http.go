@@ -312,4 +312,3 @@ func matchName(r *http.Request, name string) bool {
 func selfLink(base, coll, id string) map[string]any {
 	return map[string]any{"self": base + "/v3/" + coll + "/" + url.PathEscape(id)}
 }
-

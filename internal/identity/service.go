@@ -219,9 +219,9 @@ func (s *Service) domain(ctx context.Context, id string) (Domain, error) {
 }
 
 // resolveDomain finds a domain by {"id"} or {"name"}.
-func (s *Service) resolveDomain(ctx context.Context, ref *NameOrID) (Domain, error) {
+func (s *Service) resolveDomain(ctx context.Context, ref *NameOrID, in string) (Domain, error) {
 	if ref == nil {
-		return Domain{}, badRequest("Expecting to find domain in user - the server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.")
+		return Domain{}, badRequest("Expecting to find domain in %s - the server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.", in)
 	}
 	ds, err := s.st.Domains(ctx)
 	if err != nil {
@@ -268,6 +268,7 @@ type AuthRequest struct {
 func (s *Service) Authenticate(ctx context.Context, req AuthRequest) (string, *TokenInfo, error) {
 	id := req.Auth.Identity
 	var user User
+	var notAfter time.Time // a token from a token expires no later than its source, as in Keystone
 	methods := id.Methods
 	switch {
 	case slices.Contains(methods, "password") && id.Password != nil && id.Password.User != nil:
@@ -280,11 +281,15 @@ func (s *Service) Authenticate(ctx context.Context, req AuthRequest) (string, *T
 			user, err = s.userByID(ctx, ref.ID)
 		} else {
 			var d Domain
-			if d, err = s.resolveDomain(ctx, ref.Domain); err == nil {
+			if d, err = s.resolveDomain(ctx, ref.Domain, "user"); err == nil {
 				user, err = s.findUser(ctx, ref.Name, d.ID)
 			}
 		}
 		if err != nil {
+			var e *Error
+			if !errors.Is(err, ErrNotFound) && !(errors.As(err, &e) && e.Code == 401) {
+				return "", nil, err // a malformed request (400) or a store failure (500)
+			}
 			// Spend a hash's time anyway: an unknown user answers as slowly as a wrong password.
 			_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(*ref.Password))
 			return "", nil, unauthorized()
@@ -297,7 +302,7 @@ func (s *Service) Authenticate(ctx context.Context, req AuthRequest) (string, *T
 		if err != nil {
 			return "", nil, err
 		}
-		user = info.User
+		user, notAfter = info.User, info.ExpiresAt
 	default:
 		return "", nil, badRequest("Expecting to find identity in auth - the server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.")
 	}
@@ -311,9 +316,13 @@ func (s *Service) Authenticate(ctx context.Context, req AuthRequest) (string, *T
 				p, err = s.projectByID(ctx, sc.Project.ID)
 			} else {
 				var d Domain
-				if d, err = s.resolveDomain(ctx, sc.Project.Domain); err == nil {
+				if d, err = s.resolveDomain(ctx, sc.Project.Domain, "project"); err == nil {
 					p, err = s.findProject(ctx, sc.Project.Name, d.ID)
 				}
+			}
+			var e *Error
+			if err != nil && !errors.Is(err, ErrNotFound) && !(errors.As(err, &e) && e.Code == 401) {
+				return "", nil, err
 			}
 			if err != nil || !p.Enabled {
 				return "", nil, unauthorized()
@@ -342,6 +351,9 @@ func (s *Service) Authenticate(ctx context.Context, req AuthRequest) (string, *T
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	tok := Token{Hash: hashToken(secret), UserID: user.ID, ProjectID: projectID, Methods: methods,
 		AuditID: base64.RawURLEncoding.EncodeToString([]byte(newID()[:16])), IssuedAt: now, ExpiresAt: now.Add(s.ttl)}
+	if !notAfter.IsZero() && notAfter.Before(tok.ExpiresAt) {
+		tok.ExpiresAt = notAfter
+	}
 	if err := s.st.SaveToken(ctx, tok); err != nil {
 		return "", nil, err
 	}
@@ -505,6 +517,13 @@ func (s *Service) Revoke(ctx context.Context, secret string) error {
 	s.mu.Lock()
 	delete(s.cache, h)
 	s.mu.Unlock()
+	// An unknown, expired or already revoked token is not found, as in Keystone.
+	t, err := s.st.GetToken(ctx, h)
+	if errors.Is(err, ErrNotFound) || (err == nil && (t.Revoked || !time.Now().Before(t.ExpiresAt))) {
+		return notFound("token", "(redacted)")
+	} else if err != nil {
+		return err
+	}
 	if err := s.st.RevokeToken(ctx, h); errors.Is(err, ErrNotFound) {
 		return notFound("token", "(redacted)")
 	} else if err != nil {
