@@ -103,6 +103,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	caller, err := s.auth.Authenticate(r)
 	if err != nil {
+		if e, ok := apierr.As(err); ok && e.Status == http.StatusUnauthorized {
+			// Rejected before the API proper, as keystonemiddleware does
+			// in front of Neutron: its body and its challenge header.
+			w.Header().Set("WWW-Authenticate", `Keystone uri="`+baseURL(r)+`/v3"`)
+			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": map[string]any{
+				"code": 401, "title": "Unauthorized", "message": e.Message}})
+			return
+		}
 		writeError(w, err)
 		return
 	}

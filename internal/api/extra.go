@@ -53,7 +53,12 @@ func (s *Server) quotas(w http.ResponseWriter, r *http.Request, c policy.Caller,
 		}
 		w.WriteHeader(http.StatusNoContent)
 	case len(seg) == 2 && seg[1] == "default" && r.Method == http.MethodGet:
-		writeJSON(w, http.StatusOK, map[string]any{"quota": s.svc.DefaultQuotas()})
+		q, err := s.svc.GetDefaultQuota(c, seg[0])
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"quota": q})
 	case len(seg) == 2 && seg[1] == "details" && r.Method == http.MethodGet:
 		d, err := s.svc.GetQuotaDetails(ctx, c, seg[0])
 		if err != nil {
@@ -82,13 +87,13 @@ func (s *Server) tags(w http.ResponseWriter, r *http.Request, c policy.Caller, c
 	}
 	var status int
 	var fn func([]string) ([]string, bool, error)
-	write := true
+	op := service.TagUpdate
 	switch {
 	case r.Method == http.MethodGet && !one:
-		write, status = false, http.StatusOK
+		op, status = service.TagRead, http.StatusOK
 		fn = func(t []string) ([]string, bool, error) { return t, false, nil }
 	case r.Method == http.MethodGet && one:
-		write, status = false, http.StatusNoContent
+		op, status = service.TagRead, http.StatusNoContent
 		fn = func(t []string) ([]string, bool, error) {
 			if !slices.Contains(t, tag) {
 				return nil, false, tagNotFound()
@@ -142,7 +147,7 @@ func (s *Server) tags(w http.ResponseWriter, r *http.Request, c policy.Caller, c
 		status = http.StatusOK
 		fn = func(t []string) ([]string, bool, error) { return uniq, !slices.Equal(t, uniq), nil }
 	case r.Method == http.MethodDelete && one:
-		status = http.StatusNoContent
+		op, status = service.TagDelete, http.StatusNoContent
 		fn = func(t []string) ([]string, bool, error) {
 			if !slices.Contains(t, tag) {
 				return nil, false, tagNotFound()
@@ -150,13 +155,13 @@ func (s *Server) tags(w http.ResponseWriter, r *http.Request, c policy.Caller, c
 			return slices.DeleteFunc(t, func(x string) bool { return x == tag }), true, nil
 		}
 	case r.Method == http.MethodDelete && !one:
-		status = http.StatusNoContent
+		op, status = service.TagDelete, http.StatusNoContent
 		fn = func(t []string) ([]string, bool, error) { return []string{}, len(t) > 0, nil }
 	default:
 		methodNotAllowed(w)
 		return
 	}
-	tags, err := s.svc.Tags(ctx, c, col.table, id, write, fn)
+	tags, err := s.svc.Tags(ctx, c, col.table, id, op, fn)
 	if err != nil {
 		writeError(w, err)
 		return

@@ -17,16 +17,30 @@ func addrGroupRow(g *model.AddressGroup) store.Row {
 		Cols: map[string]any{"name": g.Name}}
 }
 
-func (s *Service) ownedAddressGroup(ctx context.Context, tx store.Tx, c policy.Caller, id string) (*model.AddressGroup, store.Row, error) {
+// visibleAddressGroup loads an address group the caller may see.
+func (s *Service) visibleAddressGroup(ctx context.Context, tx store.Tx, c policy.Caller, id string) (*model.AddressGroup, store.Row, error) {
 	g, row, err := get[model.AddressGroup](ctx, tx, store.AddressGroups, id, addrGroupNotFound(id))
-	if err == nil && !c.Owns(row.ProjectID) {
+	if err == nil && !c.Allowed("get_address_group", policy.Target{Owner: row.ProjectID}) {
 		err = addrGroupNotFound(id)()
+	}
+	return g, row, err
+}
+
+// writableAddressGroup loads an address group the caller may see (else
+// 404) and may apply action to (else 403).
+func (s *Service) writableAddressGroup(ctx context.Context, tx store.Tx, c policy.Caller, id, action string) (*model.AddressGroup, store.Row, error) {
+	g, row, err := s.visibleAddressGroup(ctx, tx, c, id)
+	if err == nil {
+		err = c.Authorize(action, policy.Target{Owner: row.ProjectID})
 	}
 	return g, row, err
 }
 
 // CreateAddressGroups creates address groups.
 func (s *Service) CreateAddressGroups(ctx context.Context, c policy.Caller, items []model.Attrs) ([]*model.AddressGroup, error) {
+	if err := checkBodies(c, items); err != nil {
+		return nil, err
+	}
 	inputs := make([]*model.AddressGroupInput, len(items))
 	for i, a := range items {
 		in, err := model.ParseAddressGroup(a, true)
@@ -41,6 +55,9 @@ func (s *Service) CreateAddressGroups(ctx context.Context, c policy.Caller, item
 		for _, in := range inputs {
 			project, err := callerProject(c, in.ProjectID)
 			if err != nil {
+				return err
+			}
+			if err := c.Authorize("create_address_group", policy.Target{Owner: project}); err != nil {
 				return err
 			}
 			now := model.Now()
@@ -64,7 +81,7 @@ func (s *Service) GetAddressGroup(ctx context.Context, c policy.Caller, id strin
 	var g *model.AddressGroup
 	err := s.st.Read(ctx, func(tx store.Tx) error {
 		var err error
-		g, _, err = s.ownedAddressGroup(ctx, tx, c, id)
+		g, _, err = s.visibleAddressGroup(ctx, tx, c, id)
 		return err
 	})
 	return g, err
@@ -72,6 +89,9 @@ func (s *Service) GetAddressGroup(ctx context.Context, c policy.Caller, id strin
 
 // UpdateAddressGroup applies a PUT (name, description).
 func (s *Service) UpdateAddressGroup(ctx context.Context, c policy.Caller, id string, a model.Attrs, ifMatch IfMatch) (*model.AddressGroup, error) {
+	if err := checkBodyProject(c, a); err != nil {
+		return nil, err
+	}
 	in, err := model.ParseAddressGroup(a, false)
 	if err != nil {
 		return nil, err
@@ -79,7 +99,7 @@ func (s *Service) UpdateAddressGroup(ctx context.Context, c policy.Caller, id st
 	var g *model.AddressGroup
 	err = s.st.Write(ctx, func(tx store.Tx) error {
 		var err error
-		if g, _, err = s.ownedAddressGroup(ctx, tx, c, id); err != nil {
+		if g, _, err = s.writableAddressGroup(ctx, tx, c, id, "update_address_group"); err != nil {
 			return err
 		}
 		if err := checkRevision(ifMatch, g.RevisionNumber); err != nil {
@@ -94,26 +114,22 @@ func (s *Service) UpdateAddressGroup(ctx context.Context, c policy.Caller, id st
 }
 
 // ChangeAddresses implements add_addresses (add=true) and
-// remove_addresses, with body {"addresses": [...]}.
+// remove_addresses, with body {"addresses": [...]}. As for Neutron's
+// member actions the group is looked up (404) and the action authorized
+// (403) before the body is read.
 func (s *Service) ChangeAddresses(ctx context.Context, c policy.Caller, id string, body []byte, add bool) (*model.AddressGroup, error) {
-	var top model.Attrs
-	if err := json.Unmarshal(body, &top); err != nil || top == nil {
-		return nil, apierr.BadRequest("Body contains invalid data")
-	}
-	if err := top.CheckKnown(map[string]bool{"addresses": true}); err != nil {
-		return nil, err
-	}
-	if !top.Has("addresses") {
-		return nil, apierr.BadRequest("Failed to parse request. Required attribute 'addresses' not specified")
-	}
-	addrs, err := model.ParseAddresses(top["addresses"], "addresses")
-	if err != nil {
-		return nil, err
+	action := "remove_addresses"
+	if add {
+		action = "add_addresses"
 	}
 	var g *model.AddressGroup
-	err = s.st.Write(ctx, func(tx store.Tx) error {
+	err := s.st.Write(ctx, func(tx store.Tx) error {
 		var err error
-		if g, _, err = s.ownedAddressGroup(ctx, tx, c, id); err != nil {
+		if g, _, err = s.writableAddressGroup(ctx, tx, c, id, action); err != nil {
+			return err
+		}
+		addrs, err := parseAddressesBody(body)
+		if err != nil {
 			return err
 		}
 		var bad []string
@@ -142,7 +158,7 @@ func (s *Service) ChangeAddresses(ctx context.Context, c policy.Caller, id strin
 // DeleteAddressGroup deletes an address group no rule uses.
 func (s *Service) DeleteAddressGroup(ctx context.Context, c policy.Caller, id string, ifMatch IfMatch) error {
 	return s.st.Write(ctx, func(tx store.Tx) error {
-		g, row, err := s.ownedAddressGroup(ctx, tx, c, id)
+		g, row, err := s.writableAddressGroup(ctx, tx, c, id, "delete_address_group")
 		if err != nil {
 			return err
 		}
@@ -156,4 +172,18 @@ func (s *Service) DeleteAddressGroup(ctx context.Context, c policy.Caller, id st
 		}
 		return tx.Delete(ctx, store.AddressGroups, id, row.ProjectID, g.RevisionNumber)
 	})
+}
+
+func parseAddressesBody(body []byte) ([]string, error) {
+	var top model.Attrs
+	if err := json.Unmarshal(body, &top); err != nil || top == nil {
+		return nil, apierr.BadRequest("Body contains invalid data")
+	}
+	if err := top.CheckKnown(map[string]bool{"addresses": true}); err != nil {
+		return nil, err
+	}
+	if !top.Has("addresses") {
+		return nil, apierr.BadRequest("Failed to parse request. Required attribute 'addresses' not specified")
+	}
+	return model.ParseAddresses(top["addresses"], "addresses")
 }

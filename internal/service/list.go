@@ -95,11 +95,12 @@ func (s *Service) List(ctx context.Context, c policy.Caller, t store.Table, p Li
 			residual[attr] = vals
 		}
 	}
-	// Visibility: most resources are seen only by their project; networks
-	// (and their subnets) also when shared.
+	// Visibility (policy's get_* rules): most resources are seen only by
+	// their project's readers; networks also when shared or external,
+	// subnets when their network is shared.
 	sharedAware := t == store.Networks || t == store.Subnets
 	if !c.IsAdmin() && !sharedAware {
-		if want, ok := q.Eq["project_id"]; ok && !slices.Contains(want, c.ProjectID) {
+		if want, ok := q.Eq["project_id"]; (ok && !slices.Contains(want, c.ProjectID)) || !c.IsReader() {
 			return res, nil
 		}
 		q.Eq["project_id"] = []string{c.ProjectID}
@@ -109,10 +110,8 @@ func (s *Service) List(ctx context.Context, c policy.Caller, t store.Table, p Li
 
 	err := s.st.Read(ctx, func(tx store.Tx) error {
 		if p.Marker != "" {
-			if _, err := tx.Get(ctx, t, p.Marker); err != nil {
-				if err == store.ErrNotFound {
-					return NotFoundFor(t, p.Marker)
-				}
+			// A marker the caller cannot see is as unknown as a missing one.
+			if _, err := getVisible(ctx, tx, c, t, p.Marker); err != nil {
 				return err
 			}
 		}
@@ -139,7 +138,7 @@ func (s *Service) List(ctx context.Context, c policy.Caller, t store.Table, p Li
 				return err
 			}
 			var shared map[string]bool
-			if sharedAware && !c.IsAdmin() {
+			if t == store.Subnets && !c.IsAdmin() {
 				if shared, err = sharedNetworks(ctx, tx); err != nil {
 					return err
 				}
@@ -150,12 +149,15 @@ func (s *Service) List(ctx context.Context, c policy.Caller, t store.Table, p Li
 				if err := json.Unmarshal(r.Doc, &m); err != nil {
 					return fmt.Errorf("service: corrupt %s %s: %w", t, r.ID, err)
 				}
-				if shared != nil && r.ProjectID != c.ProjectID {
-					netID := r.ID
-					if t == store.Subnets {
-						netID, _ = m["network_id"].(string)
+				if sharedAware && !c.IsAdmin() {
+					var visible bool
+					if t == store.Networks {
+						visible = c.CanSeeNetwork(r.ProjectID, m["shared"] == true, m["router:external"] == true)
+					} else {
+						netID, _ := m["network_id"].(string)
+						visible = c.CanSeeSubnet(r.ProjectID, shared[netID])
 					}
-					if !shared[netID] {
+					if !visible {
 						continue
 					}
 				}

@@ -17,6 +17,9 @@ func networkRow(n *model.Network) store.Row {
 
 // CreateNetworks creates one or more networks in one transaction.
 func (s *Service) CreateNetworks(ctx context.Context, c policy.Caller, items []model.Attrs) ([]*model.Network, error) {
+	if err := checkBodies(c, items); err != nil {
+		return nil, err
+	}
 	inputs := make([]*model.NetworkInput, len(items))
 	for i, a := range items {
 		in, err := model.ParseNetwork(a, true)
@@ -28,13 +31,13 @@ func (s *Service) CreateNetworks(ctx context.Context, c policy.Caller, items []m
 	var out []*model.Network
 	err := s.st.Write(ctx, func(tx store.Tx) error {
 		out = out[:0]
-		for _, in := range inputs {
+		for i, in := range inputs {
 			project, err := callerProject(c, in.ProjectID)
 			if err != nil {
 				return err
 			}
-			if in.Shared != nil && *in.Shared && !c.IsAdmin() {
-				return apierr.New(403, "PolicyNotAuthorized", "(rule:create_network:shared) is disallowed by policy")
+			if err := c.Authorize("create_network", policy.Target{Owner: project}, networkAttrs(items[i], in, true)...); err != nil {
+				return err
 			}
 			if err := s.checkQuota(ctx, tx, project, "network", store.Networks, 1); err != nil {
 				return err
@@ -79,6 +82,9 @@ func setIf[T any](dst *T, v *T) {
 
 // UpdateNetwork applies a PUT.
 func (s *Service) UpdateNetwork(ctx context.Context, c policy.Caller, id string, a model.Attrs, ifMatch IfMatch) (*model.Network, error) {
+	if err := checkBodyProject(c, a); err != nil {
+		return nil, err
+	}
 	in, err := model.ParseNetwork(a, false)
 	if err != nil {
 		return nil, err
@@ -89,17 +95,14 @@ func (s *Service) UpdateNetwork(ctx context.Context, c policy.Caller, id string,
 		if n, row, err = get[model.Network](ctx, tx, store.Networks, id, networkNotFound(id)); err != nil {
 			return err
 		}
-		if !c.CanSee(row.ProjectID, n.Shared) {
+		if !c.CanSeeNetwork(row.ProjectID, n.Shared, n.RouterExternal) {
 			return networkNotFound(id)()
 		}
-		if !c.Owns(row.ProjectID) {
-			return apierr.New(403, "PolicyNotAuthorized", "(rule:update_network) is disallowed by policy")
+		if err := c.Authorize("update_network", netTarget(row.ProjectID, n), networkAttrs(a, in, false)...); err != nil {
+			return err
 		}
 		if err := checkRevision(ifMatch, n.RevisionNumber); err != nil {
 			return err
-		}
-		if in.Shared != nil && *in.Shared != n.Shared && !c.IsAdmin() {
-			return apierr.New(403, "PolicyNotAuthorized", "(rule:update_network:shared) is disallowed by policy")
 		}
 		before := encode(n)
 		applyNetwork(n, in)
@@ -128,11 +131,11 @@ func (s *Service) DeleteNetwork(ctx context.Context, c policy.Caller, id string,
 		if err != nil {
 			return err
 		}
-		if !c.CanSee(row.ProjectID, n.Shared) {
+		if !c.CanSeeNetwork(row.ProjectID, n.Shared, n.RouterExternal) {
 			return networkNotFound(id)()
 		}
-		if !c.Owns(row.ProjectID) {
-			return apierr.New(403, "PolicyNotAuthorized", "(rule:delete_network) is disallowed by policy")
+		if err := c.Authorize("delete_network", netTarget(row.ProjectID, n)); err != nil {
+			return err
 		}
 		if err := checkRevision(ifMatch, n.RevisionNumber); err != nil {
 			return err
@@ -175,7 +178,7 @@ func (s *Service) GetNetwork(ctx context.Context, c policy.Caller, id string) (*
 		var row store.Row
 		var err error
 		n, row, err = get[model.Network](ctx, tx, store.Networks, id, networkNotFound(id))
-		if err == nil && !c.CanSee(row.ProjectID, n.Shared) {
+		if err == nil && !c.CanSeeNetwork(row.ProjectID, n.Shared, n.RouterExternal) {
 			err = networkNotFound(id)()
 		}
 		return err
@@ -183,14 +186,29 @@ func (s *Service) GetNetwork(ctx context.Context, c policy.Caller, id string) (*
 	return n, err
 }
 
-// visibleNetwork loads a network the caller may attach to.
+// visibleNetwork loads a network the caller may see.
 func visibleNetwork(ctx context.Context, tx store.Tx, c policy.Caller, id string) (*model.Network, store.Row, error) {
 	n, row, err := get[model.Network](ctx, tx, store.Networks, id, networkNotFound(id))
 	if err != nil {
 		return nil, row, err
 	}
-	if !c.CanSee(row.ProjectID, n.Shared) {
+	if !c.CanSeeNetwork(row.ProjectID, n.Shared, n.RouterExternal) {
 		return nil, row, networkNotFound(id)()
+	}
+	return n, row, nil
+}
+
+// attachableNetwork is Neutron's network ownership check for a subnet or
+// port created in project: the network must be visible (else
+// NetworkNotFound) and, for a non-admin, shared or the project's own (an
+// external network of another project is hidden behind a plain 404).
+func attachableNetwork(ctx context.Context, tx store.Tx, c policy.Caller, id, project string) (*model.Network, store.Row, error) {
+	n, row, err := visibleNetwork(ctx, tx, c, id)
+	if err != nil {
+		return nil, row, err
+	}
+	if !c.IsAdmin() && !n.Shared && row.ProjectID != project {
+		return nil, row, apierr.NotFound("HTTPNotFound", "The resource could not be found.")
 	}
 	return n, row, nil
 }

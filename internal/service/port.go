@@ -28,30 +28,32 @@ var (
 		"Port Security must be enabled in order to have allowed address pairs on a port.")
 )
 
-func adminOnly(c policy.Caller, in *model.PortInput) error {
-	if c.IsAdmin() {
-		return nil
-	}
-	for name, set := range map[string]bool{"binding:host_id": in.HostID != nil, "binding:profile": in.Profile != nil} {
-		if set {
-			return apierr.New(403, "PolicyNotAuthorized", "(rule:create_port:%s) is disallowed by policy", name)
-		}
-	}
-	return nil
-}
-
 // CreatePorts creates one or more ports in one transaction.
 func (s *Service) CreatePorts(ctx context.Context, c policy.Caller, items []model.Attrs) ([]*model.Port, error) {
+	if err := checkBodies(c, items); err != nil {
+		return nil, err
+	}
 	inputs := make([]*model.PortInput, len(items))
 	for i, a := range items {
 		in, err := model.ParsePort(a, true, s.cfg.MaxAddressPairs)
 		if err != nil {
 			return nil, err
 		}
-		if err := adminOnly(c, in); err != nil {
+		inputs[i] = in
+	}
+	// A port the caller may not create (network not visible, policy)
+	// is refused before anything is written.
+	if !c.IsAdmin() {
+		if err := s.st.Read(ctx, func(tx store.Tx) error {
+			for i, in := range inputs {
+				if _, err := authorizePort(ctx, tx, c, items[i], in); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
 			return nil, err
 		}
-		inputs[i] = in
 	}
 	// The default group is made in its own transaction first, so a failed
 	// port create still leaves the project's default group (as Neutron).
@@ -65,8 +67,8 @@ func (s *Service) CreatePorts(ctx context.Context, c policy.Caller, items []mode
 	var out []*model.Port
 	err := s.st.Write(ctx, func(tx store.Tx) error {
 		out = out[:0]
-		for _, in := range inputs {
-			p, err := s.createPort(ctx, tx, c, in)
+		for i, in := range inputs {
+			p, err := s.createPort(ctx, tx, c, items[i], in)
 			if err != nil {
 				return err
 			}
@@ -77,15 +79,27 @@ func (s *Service) CreatePorts(ctx context.Context, c policy.Caller, items []mode
 	return out, err
 }
 
-func (s *Service) createPort(ctx context.Context, tx store.Tx, c policy.Caller, in *model.PortInput) (*model.Port, error) {
-	n, _, err := visibleNetwork(ctx, tx, c, in.NetworkID)
-	if err != nil {
-		return nil, err
-	}
+// authorizePort is Neutron's order for a port create: the network must
+// be one the project may attach to (404), then create_port with its
+// attribute rules (403). It returns the network.
+func authorizePort(ctx context.Context, tx store.Tx, c policy.Caller, a model.Attrs, in *model.PortInput) (*model.Network, error) {
 	project, err := callerProject(c, in.ProjectID)
 	if err != nil {
 		return nil, err
 	}
+	n, _, err := attachableNetwork(ctx, tx, c, in.NetworkID, project)
+	if err != nil {
+		return nil, err
+	}
+	return n, c.Authorize("create_port", netTarget(project, n), portAttrs(a, in, true)...)
+}
+
+func (s *Service) createPort(ctx context.Context, tx store.Tx, c policy.Caller, a model.Attrs, in *model.PortInput) (*model.Port, error) {
+	n, err := authorizePort(ctx, tx, c, a, in)
+	if err != nil {
+		return nil, err
+	}
+	project, _ := callerProject(c, in.ProjectID)
 	if err := s.checkQuota(ctx, tx, project, "port", store.Ports, 1); err != nil {
 		return nil, err
 	}
@@ -218,7 +232,7 @@ func freeMAC(ctx context.Context, tx store.Tx, netID string) (string, error) {
 func checkGroups(ctx context.Context, tx store.Tx, c policy.Caller, ids []string) error {
 	for _, id := range ids {
 		row, err := tx.Get(ctx, store.SecurityGroups, id)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && !c.CanSee(row.ProjectID, false)) {
+		if errors.Is(err, store.ErrNotFound) || (err == nil && !c.Allowed("get_security_group", policy.Target{Owner: row.ProjectID})) {
 			return groupNotFound(id)()
 		}
 		if err != nil {
@@ -411,28 +425,39 @@ func (s *Service) GetPort(ctx context.Context, c policy.Caller, id string) (*mod
 
 func visiblePort(ctx context.Context, tx store.Tx, c policy.Caller, id string) (*model.Port, store.Row, error) {
 	p, row, err := get[model.Port](ctx, tx, store.Ports, id, portNotFound(id))
-	if err == nil && !c.Owns(row.ProjectID) {
+	if err == nil && !c.Allowed("get_port", policy.Target{Owner: row.ProjectID}) {
 		err = portNotFound(id)()
 	}
 	return p, row, err
 }
 
+// writablePort loads a port the caller may see (else 404) and may apply
+// action to with attrs (else 403).
+func writablePort(ctx context.Context, tx store.Tx, c policy.Caller, id, action string, attrs ...policy.Attr) (*model.Port, store.Row, error) {
+	p, row, err := visiblePort(ctx, tx, c, id)
+	if err != nil {
+		return nil, row, err
+	}
+	n, err := networkOf(ctx, tx, p.NetworkID)
+	if err != nil {
+		return nil, row, err
+	}
+	return p, row, c.Authorize(action, netTarget(row.ProjectID, n), attrs...)
+}
+
 // UpdatePort applies a PUT, enforcing Neutron's port-security rules.
 func (s *Service) UpdatePort(ctx context.Context, c policy.Caller, id string, a model.Attrs, ifMatch IfMatch) (*model.Port, error) {
+	if err := checkBodyProject(c, a); err != nil {
+		return nil, err
+	}
 	in, err := model.ParsePort(a, false, s.cfg.MaxAddressPairs)
 	if err != nil {
 		return nil, err
 	}
-	if err := adminOnly(c, in); err != nil {
-		return nil, err
-	}
-	if in.MACAddress != nil && !c.IsAdmin() {
-		return nil, apierr.New(403, "PolicyNotAuthorized", "(rule:update_port:mac_address) is disallowed by policy")
-	}
 	var p *model.Port
 	err = s.st.Write(ctx, func(tx store.Tx) error {
 		var err error
-		if p, _, err = visiblePort(ctx, tx, c, id); err != nil {
+		if p, _, err = writablePort(ctx, tx, c, id, "update_port", portAttrs(a, in, false)...); err != nil {
 			return err
 		}
 		if err := checkRevision(ifMatch, p.RevisionNumber); err != nil {
@@ -534,7 +559,7 @@ func (s *Service) UpdatePort(ctx context.Context, c policy.Caller, id string, a 
 // DeletePort deletes a port and frees its addresses.
 func (s *Service) DeletePort(ctx context.Context, c policy.Caller, id string, ifMatch IfMatch) error {
 	return s.st.Write(ctx, func(tx store.Tx) error {
-		p, row, err := visiblePort(ctx, tx, c, id)
+		p, row, err := writablePort(ctx, tx, c, id, "delete_port")
 		if err != nil {
 			return err
 		}

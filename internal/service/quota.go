@@ -30,15 +30,26 @@ func (s *Service) effective(explicit map[string]int) QuotaSet {
 	return out
 }
 
+// quotaAccess: any caller reads its own project's quotas; another
+// project's need get_quota (admin).
 func quotaAccess(c policy.Caller, project string) error {
-	if c.IsAdmin() || c.ProjectID == project {
+	if project == c.ProjectID {
 		return nil
 	}
-	return apierr.New(403, "PolicyNotAuthorized", "(rule:get_quota) is disallowed by policy")
+	return c.Authorize("get_quota", policy.Target{Owner: c.ProjectID})
 }
 
 // DefaultQuotas returns the configured defaults.
 func (s *Service) DefaultQuotas() QuotaSet { return s.effective(nil) }
+
+// GetDefaultQuota returns the defaults as project sees them (another
+// project's need get_quota, as for GetQuota).
+func (s *Service) GetDefaultQuota(c policy.Caller, project string) (QuotaSet, error) {
+	if err := quotaAccess(c, project); err != nil {
+		return nil, err
+	}
+	return s.DefaultQuotas(), nil
+}
 
 // GetQuota returns a project's effective limits.
 func (s *Service) GetQuota(ctx context.Context, c policy.Caller, project string) (QuotaSet, error) {
@@ -63,8 +74,8 @@ type QuotaDetail struct {
 
 // GetQuotaDetails returns limit and usage per resource.
 func (s *Service) GetQuotaDetails(ctx context.Context, c policy.Caller, project string) (map[string]QuotaDetail, error) {
-	if err := quotaAccess(c, project); err != nil {
-		return nil, err
+	if project != c.ProjectID && !c.IsAdmin() {
+		return nil, apierr.New(403, "AdminRequired", "User does not have admin privileges: Only admin is authorized to access quotas for another project.")
 	}
 	out := map[string]QuotaDetail{}
 	err := s.st.Read(ctx, func(tx store.Tx) error {
@@ -86,8 +97,8 @@ func (s *Service) GetQuotaDetails(ctx context.Context, c policy.Caller, project 
 
 // ListQuotas returns every project with explicit limits (admin only).
 func (s *Service) ListQuotas(ctx context.Context, c policy.Caller) ([]map[string]any, error) {
-	if !c.IsAdmin() {
-		return nil, apierr.New(403, "PolicyNotAuthorized", "(rule:get_quota) is disallowed by policy")
+	if err := c.Authorize("get_quota", policy.Target{Owner: c.ProjectID}); err != nil {
+		return nil, err
 	}
 	var out []map[string]any
 	err := s.st.Read(ctx, func(tx store.Tx) error {
@@ -114,8 +125,8 @@ func (s *Service) ListQuotas(ctx context.Context, c policy.Caller) ([]map[string
 
 // UpdateQuota sets limits from {"quota": {"port": 50, ...}} (admin only).
 func (s *Service) UpdateQuota(ctx context.Context, c policy.Caller, project string, body []byte) (QuotaSet, error) {
-	if !c.IsAdmin() {
-		return nil, apierr.New(403, "PolicyNotAuthorized", "(rule:update_quota) is disallowed by policy")
+	if err := c.Authorize("update_quota", policy.Target{Owner: c.ProjectID}); err != nil {
+		return nil, err
 	}
 	items, _, err := model.ParseBody(body, "quota", "", false)
 	if err != nil {
@@ -152,8 +163,8 @@ func (s *Service) UpdateQuota(ctx context.Context, c policy.Caller, project stri
 
 // ResetQuota removes a project's explicit limits (admin only).
 func (s *Service) ResetQuota(ctx context.Context, c policy.Caller, project string) error {
-	if !c.IsAdmin() {
-		return apierr.New(403, "PolicyNotAuthorized", "(rule:delete_quota) is disallowed by policy")
+	if err := c.Authorize("delete_quota", policy.Target{Owner: c.ProjectID}); err != nil {
+		return err
 	}
 	return s.st.Write(ctx, func(tx store.Tx) error { return tx.DeleteQuotas(ctx, project) })
 }

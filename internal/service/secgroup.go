@@ -123,6 +123,9 @@ func insertRule(ctx context.Context, tx store.Tx, g *model.SecurityGroup, r *mod
 
 // CreateSecurityGroups creates groups (bulk is one transaction).
 func (s *Service) CreateSecurityGroups(ctx context.Context, c policy.Caller, items []model.Attrs) ([]*model.SecurityGroup, error) {
+	if err := checkBodies(c, items); err != nil {
+		return nil, err
+	}
 	inputs := make([]*model.SecurityGroupInput, len(items))
 	for i, a := range items {
 		in, err := model.ParseSecurityGroup(a, true)
@@ -137,6 +140,12 @@ func (s *Service) CreateSecurityGroups(ctx context.Context, c policy.Caller, ite
 		if err != nil {
 			return nil, err
 		}
+		if err := c.Authorize("create_security_group", policy.Target{Owner: project}); err != nil {
+			return nil, err
+		}
+	}
+	for _, in := range inputs {
+		project, _ := callerProject(c, in.ProjectID)
 		if err := s.EnsureDefaultGroup(ctx, project); err != nil {
 			return nil, err
 		}
@@ -181,10 +190,21 @@ func deref(p *string) string {
 	return *p
 }
 
-func (s *Service) ownedGroup(ctx context.Context, tx store.Tx, c policy.Caller, id string) (*model.SecurityGroup, store.Row, error) {
+// visibleGroup loads a security group the caller may see.
+func (s *Service) visibleGroup(ctx context.Context, tx store.Tx, c policy.Caller, id string) (*model.SecurityGroup, store.Row, error) {
 	g, row, err := get[model.SecurityGroup](ctx, tx, store.SecurityGroups, id, groupNotFound(id))
-	if err == nil && !c.Owns(row.ProjectID) {
+	if err == nil && !c.Allowed("get_security_group", policy.Target{Owner: row.ProjectID}) {
 		err = groupNotFound(id)()
+	}
+	return g, row, err
+}
+
+// writableGroup loads a security group the caller may see (else 404) and
+// may apply action to (else 403).
+func (s *Service) writableGroup(ctx context.Context, tx store.Tx, c policy.Caller, id, action string) (*model.SecurityGroup, store.Row, error) {
+	g, row, err := s.visibleGroup(ctx, tx, c, id)
+	if err == nil {
+		err = c.Authorize(action, policy.Target{Owner: row.ProjectID})
 	}
 	return g, row, err
 }
@@ -195,7 +215,7 @@ func (s *Service) GetSecurityGroup(ctx context.Context, c policy.Caller, id stri
 	err := s.st.Read(ctx, func(tx store.Tx) error {
 		var row store.Row
 		var err error
-		if g, row, err = s.ownedGroup(ctx, tx, c, id); err != nil {
+		if g, row, err = s.visibleGroup(ctx, tx, c, id); err != nil {
 			return err
 		}
 		raw := []json.RawMessage{row.Doc}
@@ -210,12 +230,15 @@ func (s *Service) GetSecurityGroup(ctx context.Context, c policy.Caller, id stri
 
 // UpdateSecurityGroup applies a PUT.
 func (s *Service) UpdateSecurityGroup(ctx context.Context, c policy.Caller, id string, a model.Attrs, ifMatch IfMatch) (*model.SecurityGroup, error) {
+	if err := checkBodyProject(c, a); err != nil {
+		return nil, err
+	}
 	in, err := model.ParseSecurityGroup(a, false)
 	if err != nil {
 		return nil, err
 	}
 	err = s.st.Write(ctx, func(tx store.Tx) error {
-		g, _, err := s.ownedGroup(ctx, tx, c, id)
+		g, _, err := s.writableGroup(ctx, tx, c, id, "update_security_group")
 		if err != nil {
 			return err
 		}
@@ -257,7 +280,7 @@ func (s *Service) UpdateSecurityGroup(ctx context.Context, c policy.Caller, id s
 // other groups that name it as their remote group.
 func (s *Service) DeleteSecurityGroup(ctx context.Context, c policy.Caller, id string, ifMatch IfMatch) error {
 	return s.st.Write(ctx, func(tx store.Tx) error {
-		g, row, err := s.ownedGroup(ctx, tx, c, id)
+		g, row, err := s.writableGroup(ctx, tx, c, id, "delete_security_group")
 		if err != nil {
 			return err
 		}
@@ -305,6 +328,9 @@ func (s *Service) DeleteSecurityGroup(ctx context.Context, c policy.Caller, id s
 
 // CreateRules creates security group rules (bulk is one transaction).
 func (s *Service) CreateRules(ctx context.Context, c policy.Caller, items []model.Attrs) ([]*model.SecurityGroupRule, error) {
+	if err := checkBodies(c, items); err != nil {
+		return nil, err
+	}
 	inputs := make([]*model.SecurityGroupRule, len(items))
 	for i, a := range items {
 		r, err := model.ParseRuleCreate(a)
@@ -316,18 +342,31 @@ func (s *Service) CreateRules(ctx context.Context, c policy.Caller, items []mode
 	var out []*model.SecurityGroupRule
 	err := s.st.Write(ctx, func(tx store.Tx) error {
 		out = out[:0]
-		for _, r := range inputs {
+		for i, r := range inputs {
+			// The rule is checked as the body describes it (the caller's
+			// project unless an admin names another), then the groups it
+			// names must be visible.
+			project, _ := rawString(items[i], "project_id")
+			if project == "" {
+				project, _ = rawString(items[i], "tenant_id")
+			}
+			if project == "" {
+				project = c.ProjectID
+			}
+			if err := c.Authorize("create_security_group_rule", policy.Target{Owner: project}); err != nil {
+				return err
+			}
 			if r.RemoteGroupID != nil {
-				if _, _, err := s.ownedGroup(ctx, tx, c, *r.RemoteGroupID); err != nil {
+				if _, _, err := s.visibleGroup(ctx, tx, c, *r.RemoteGroupID); err != nil {
 					return err
 				}
 			}
 			if r.RemoteAddressGroupID != nil {
-				if _, _, err := s.ownedAddressGroup(ctx, tx, c, *r.RemoteAddressGroupID); err != nil {
+				if _, _, err := s.visibleAddressGroup(ctx, tx, c, *r.RemoteAddressGroupID); err != nil {
 					return err
 				}
 			}
-			g, _, err := s.ownedGroup(ctx, tx, c, r.SecurityGroupID)
+			g, _, err := s.visibleGroup(ctx, tx, c, r.SecurityGroupID)
 			if err != nil {
 				return err
 			}
@@ -352,10 +391,21 @@ func PublicRule(r *model.SecurityGroupRule) *model.SecurityGroupRule {
 	return &cp
 }
 
-func (s *Service) ownedRule(ctx context.Context, tx store.Tx, c policy.Caller, id string) (*model.SecurityGroupRule, store.Row, error) {
+// visibleRule loads a rule the caller may see.
+func (s *Service) visibleRule(ctx context.Context, tx store.Tx, c policy.Caller, id string) (*model.SecurityGroupRule, store.Row, error) {
 	r, row, err := get[model.SecurityGroupRule](ctx, tx, store.Rules, id, ruleNotFound(id))
-	if err == nil && !c.Owns(row.ProjectID) {
+	if err == nil && !c.Allowed("get_security_group_rule", policy.Target{Owner: row.ProjectID}) {
 		err = ruleNotFound(id)()
+	}
+	return r, row, err
+}
+
+// writableRule loads a rule the caller may see (else 404) and may apply
+// action to (else 403).
+func (s *Service) writableRule(ctx context.Context, tx store.Tx, c policy.Caller, id, action string) (*model.SecurityGroupRule, store.Row, error) {
+	r, row, err := s.visibleRule(ctx, tx, c, id)
+	if err == nil {
+		err = c.Authorize(action, policy.Target{Owner: row.ProjectID})
 	}
 	return r, row, err
 }
@@ -365,7 +415,7 @@ func (s *Service) GetRule(ctx context.Context, c policy.Caller, id string) (*mod
 	var r *model.SecurityGroupRule
 	err := s.st.Read(ctx, func(tx store.Tx) error {
 		var err error
-		r, _, err = s.ownedRule(ctx, tx, c, id)
+		r, _, err = s.visibleRule(ctx, tx, c, id)
 		return err
 	})
 	if err != nil {
@@ -376,6 +426,9 @@ func (s *Service) GetRule(ctx context.Context, c policy.Caller, id string) (*mod
 
 // UpdateRule changes a rule's description, the only mutable attribute.
 func (s *Service) UpdateRule(ctx context.Context, c policy.Caller, id string, a model.Attrs, ifMatch IfMatch) (*model.SecurityGroupRule, error) {
+	if err := checkBodyProject(c, a); err != nil {
+		return nil, err
+	}
 	ruleAttrs := map[string]bool{"description": true}
 	for k := range model.RuleCreateAttrs {
 		ruleAttrs[k] = true
@@ -398,7 +451,7 @@ func (s *Service) UpdateRule(ctx context.Context, c policy.Caller, id string, a 
 	var r *model.SecurityGroupRule
 	err = s.st.Write(ctx, func(tx store.Tx) error {
 		var err error
-		if r, _, err = s.ownedRule(ctx, tx, c, id); err != nil {
+		if r, _, err = s.writableRule(ctx, tx, c, id, "update_security_group_rule"); err != nil {
 			return err
 		}
 		if err := checkRevision(ifMatch, r.RevisionNumber); err != nil {
@@ -419,7 +472,7 @@ func (s *Service) UpdateRule(ctx context.Context, c policy.Caller, id string, a 
 // DeleteRule deletes one rule.
 func (s *Service) DeleteRule(ctx context.Context, c policy.Caller, id string, ifMatch IfMatch) error {
 	return s.st.Write(ctx, func(tx store.Tx) error {
-		r, row, err := s.ownedRule(ctx, tx, c, id)
+		r, row, err := s.writableRule(ctx, tx, c, id, "delete_security_group_rule")
 		if err != nil {
 			return err
 		}

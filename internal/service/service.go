@@ -96,8 +96,8 @@ func callerProject(c policy.Caller, fromBody string) (string, error) {
 	if fromBody == "" {
 		return c.ProjectID, nil
 	}
-	if !c.MayActFor(fromBody) {
-		return "", apierr.New(403, "PolicyNotAuthorized", "(rule:create with a foreign project_id) is disallowed by policy")
+	if err := c.CheckBodyProject(fromBody); err != nil {
+		return "", err
 	}
 	return fromBody, nil
 }
@@ -171,19 +171,22 @@ func (s *Service) GetDoc(ctx context.Context, c policy.Caller, t store.Table, id
 	if err != nil {
 		return nil, err
 	}
-	if c.IsAdmin() || owner == c.ProjectID {
-		return doc, nil
-	}
+	visible := c.CanSee(owner, false)
 	switch t {
 	case store.Networks:
-		var n struct{ Shared bool }
-		if json.Unmarshal(doc, &n) == nil && n.Shared {
-			return doc, nil
+		var n struct {
+			Shared   bool
+			External bool `json:"router:external"`
 		}
+		visible = json.Unmarshal(doc, &n) == nil && c.CanSeeNetwork(owner, n.Shared, n.External)
 	case store.Subnets:
-		if _, err := s.GetSubnet(ctx, c, id); err == nil {
-			return doc, nil
+		if !c.CanSeeSubnet(owner, false) {
+			_, err := s.GetSubnet(ctx, c, id)
+			visible = err == nil
 		}
+	}
+	if visible {
+		return doc, nil
 	}
 	return nil, NotFoundFor(t, id)
 }

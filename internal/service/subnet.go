@@ -51,6 +51,9 @@ func checkGateway(cidr netip.Prefix, g *netip.Addr) error {
 
 // CreateSubnets creates one or more subnets in one transaction.
 func (s *Service) CreateSubnets(ctx context.Context, c policy.Caller, items []model.Attrs) ([]*model.Subnet, error) {
+	if err := checkBodies(c, items); err != nil {
+		return nil, err
+	}
 	inputs := make([]*model.SubnetInput, len(items))
 	for i, a := range items {
 		in, err := model.ParseSubnet(a, true)
@@ -75,15 +78,15 @@ func (s *Service) CreateSubnets(ctx context.Context, c policy.Caller, items []mo
 }
 
 func (s *Service) createSubnet(ctx context.Context, tx store.Tx, c policy.Caller, in *model.SubnetInput) (*model.Subnet, error) {
-	n, nrow, err := visibleNetwork(ctx, tx, c, in.NetworkID)
+	project, err := callerProject(c, in.ProjectID)
 	if err != nil {
 		return nil, err
 	}
-	if !c.Owns(nrow.ProjectID) {
-		return nil, apierr.New(403, "PolicyNotAuthorized", "(rule:create_subnet) is disallowed by policy")
-	}
-	project, err := callerProject(c, in.ProjectID)
+	n, _, err := attachableNetwork(ctx, tx, c, in.NetworkID, project)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.Authorize("create_subnet", netTarget(project, n)); err != nil {
 		return nil, err
 	}
 	if err := s.checkQuota(ctx, tx, project, "subnet", store.Subnets, 1); err != nil {
@@ -157,6 +160,9 @@ func applySubnet(sn *model.Subnet, in *model.SubnetInput) {
 
 // UpdateSubnet applies a PUT.
 func (s *Service) UpdateSubnet(ctx context.Context, c policy.Caller, id string, a model.Attrs, ifMatch IfMatch) (*model.Subnet, error) {
+	if err := checkBodyProject(c, a); err != nil {
+		return nil, err
+	}
 	in, err := model.ParseSubnet(a, false)
 	if err != nil {
 		return nil, err
@@ -164,7 +170,7 @@ func (s *Service) UpdateSubnet(ctx context.Context, c policy.Caller, id string, 
 	var sn *model.Subnet
 	err = s.st.Write(ctx, func(tx store.Tx) error {
 		var row store.Row
-		if sn, row, err = s.ownedSubnet(ctx, tx, c, id); err != nil {
+		if sn, row, err = s.writableSubnet(ctx, tx, c, id, "update_subnet"); err != nil {
 			return err
 		}
 		if err := checkRevision(ifMatch, sn.RevisionNumber); err != nil {
@@ -221,16 +227,31 @@ func parseOptIP(s *string) *netip.Addr {
 	return &a
 }
 
-func (s *Service) ownedSubnet(ctx context.Context, tx store.Tx, c policy.Caller, id string) (*model.Subnet, store.Row, error) {
+// visibleSubnet loads a subnet the caller may see, and its network.
+func visibleSubnet(ctx context.Context, tx store.Tx, c policy.Caller, id string) (*model.Subnet, *model.Network, store.Row, error) {
 	sn, row, err := get[model.Subnet](ctx, tx, store.Subnets, id, subnetNotFound(id))
+	if err != nil {
+		return nil, nil, row, err
+	}
+	n, err := networkOf(ctx, tx, sn.NetworkID)
+	if err != nil {
+		return nil, nil, row, err
+	}
+	if !c.CanSeeSubnet(row.ProjectID, n.Shared) {
+		return nil, nil, row, subnetNotFound(id)()
+	}
+	return sn, n, row, nil
+}
+
+// writableSubnet loads a subnet the caller may see (else 404) and may
+// apply action to (else 403).
+func (s *Service) writableSubnet(ctx context.Context, tx store.Tx, c policy.Caller, id, action string) (*model.Subnet, store.Row, error) {
+	sn, n, row, err := visibleSubnet(ctx, tx, c, id)
 	if err != nil {
 		return nil, row, err
 	}
-	if !c.Owns(row.ProjectID) {
-		if _, _, err := visibleNetwork(ctx, tx, c, sn.NetworkID); err != nil {
-			return nil, row, subnetNotFound(id)()
-		}
-		return nil, row, apierr.New(403, "PolicyNotAuthorized", "(rule:update_subnet) is disallowed by policy")
+	if err := c.Authorize(action, netTarget(row.ProjectID, n)); err != nil {
+		return nil, row, err
 	}
 	return sn, row, nil
 }
@@ -238,7 +259,7 @@ func (s *Service) ownedSubnet(ctx context.Context, tx store.Tx, c policy.Caller,
 // DeleteSubnet deletes a subnet no VM port has an address on.
 func (s *Service) DeleteSubnet(ctx context.Context, c policy.Caller, id string, ifMatch IfMatch) error {
 	return s.st.Write(ctx, func(tx store.Tx) error {
-		sn, row, err := s.ownedSubnet(ctx, tx, c, id)
+		sn, row, err := s.writableSubnet(ctx, tx, c, id, "delete_subnet")
 		if err != nil {
 			return err
 		}
@@ -296,17 +317,9 @@ func (s *Service) DeleteSubnet(ctx context.Context, c policy.Caller, id string, 
 func (s *Service) GetSubnet(ctx context.Context, c policy.Caller, id string) (*model.Subnet, error) {
 	var sn *model.Subnet
 	err := s.st.Read(ctx, func(tx store.Tx) error {
-		var row store.Row
 		var err error
-		if sn, row, err = get[model.Subnet](ctx, tx, store.Subnets, id, subnetNotFound(id)); err != nil {
-			return err
-		}
-		if !c.Owns(row.ProjectID) {
-			if _, _, err := visibleNetwork(ctx, tx, c, sn.NetworkID); err != nil {
-				return subnetNotFound(id)()
-			}
-		}
-		return nil
+		sn, _, _, err = visibleSubnet(ctx, tx, c, id)
+		return err
 	})
 	return sn, err
 }

@@ -26,25 +26,35 @@ func ValidateTag(t string) error {
 // tagged is the part of every taggable document this file touches.
 type tagged struct {
 	ProjectID      string   `json:"project_id"`
-	Shared         bool     `json:"shared"`
 	Tags           []string `json:"tags"`
 	UpdatedAt      string   `json:"updated_at"`
 	RevisionNumber int64    `json:"revision_number"`
 }
 
+// TagOp is what a tags request does: read, "update" (PUT one tag or
+// the whole list) or "delete" (DELETE one tag or all).
+type TagOp string
+
+// Tag operations.
+const (
+	TagRead   TagOp = ""
+	TagUpdate TagOp = "update"
+	TagDelete TagOp = "delete"
+)
+
 // Tags runs fn on a resource's tag list; when fn reports a change the
-// document is rewritten with the new tags and a new revision.
-func (s *Service) Tags(ctx context.Context, c policy.Caller, t store.Table, id string, write bool, fn func(tags []string) ([]string, bool, error)) ([]string, error) {
+// document is rewritten with the new tags and a new revision. The
+// resource must be visible (else its 404); changing tags is the rule
+// update_<resource>:tags or delete_<resource>:tags.
+func (s *Service) Tags(ctx context.Context, c policy.Caller, t store.Table, id string, op TagOp, fn func(tags []string) ([]string, bool, error)) ([]string, error) {
 	var result []string
+	write := op != TagRead
 	run := s.st.Read
 	if write {
 		run = s.st.Write
 	}
 	err := run(ctx, func(tx store.Tx) error {
-		row, err := tx.Get(ctx, t, id)
-		if err == store.ErrNotFound {
-			return NotFoundFor(t, id)
-		}
+		row, err := getVisible(ctx, tx, c, t, id)
 		if err != nil {
 			return err
 		}
@@ -52,11 +62,10 @@ func (s *Service) Tags(ctx context.Context, c policy.Caller, t store.Table, id s
 		if err := json.Unmarshal(row.Doc, &head); err != nil {
 			return err
 		}
-		if !c.CanSee(row.ProjectID, t == store.Networks && head.Shared) {
-			return NotFoundFor(t, id)
-		}
-		if write && !c.Owns(row.ProjectID) {
-			return apierr.New(403, "PolicyNotAuthorized", "(rule:update_tags) is disallowed by policy")
+		if write {
+			if err := c.Authorize(tagAction(string(op), t), policy.Target{Owner: row.ProjectID}); err != nil {
+				return err
+			}
 		}
 		tags, changed, err := fn(slices.Clone(head.Tags))
 		if err != nil {
