@@ -87,7 +87,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
 			s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
-			writeError(w, fmt.Errorf("panic: %v", v))
+			s.writeError(w, fmt.Errorf("panic: %v", v))
 		}
 	}()
 	path := r.URL.Path
@@ -98,7 +98,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Openstack-Request-Id", "req-"+uuid.NewString())
 	rest, ok := strings.CutPrefix(path, "/v2.0")
 	if !ok || (rest != "" && rest[0] != '/') {
-		writeError(w, apierr.NotFound("HTTPNotFound", "The resource could not be found."))
+		s.writeError(w, apierr.NotFound("HTTPNotFound", "The resource could not be found."))
 		return
 	}
 	caller, err := s.auth.Authenticate(r)
@@ -111,7 +111,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				"code": 401, "title": "Unauthorized", "message": e.Message}})
 			return
 		}
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	ctx := policy.WithCaller(r.Context(), caller)
@@ -132,7 +132,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	col, ok := collections[seg[0]]
 	if !ok {
-		writeError(w, apierr.NotFound("HTTPNotFound", "The resource could not be found."))
+		s.writeError(w, apierr.NotFound("HTTPNotFound", "The resource could not be found."))
 		return
 	}
 	switch {
@@ -171,22 +171,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		body, err := readBody(w, r)
 		if err != nil {
-			writeError(w, err)
+			s.writeError(w, err)
 			return
 		}
 		g, err := s.svc.ChangeAddresses(ctx, caller, seg[1], body, seg[2] == "add_addresses")
 		if err != nil {
-			writeError(w, err)
+			s.writeError(w, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"address_group": g})
 	default:
-		writeError(w, apierr.NotFound("HTTPNotFound", "The resource could not be found."))
+		s.writeError(w, apierr.NotFound("HTTPNotFound", "The resource could not be found."))
 	}
 }
 
 func methodNotAllowed(w http.ResponseWriter) {
-	writeError(w, apierr.New(http.StatusMethodNotAllowed, "HTTPMethodNotAllowed", "The method is not allowed for this resource."))
+	renderError(w, nil, apierr.New(http.StatusMethodNotAllowed, "HTTPMethodNotAllowed", "The method is not allowed for this resource."))
 }
 
 func baseURL(r *http.Request) string {
@@ -233,7 +233,7 @@ func (s *Server) extensions(w http.ResponseWriter, r *http.Request, seg []string
 			return
 		}
 	}
-	writeError(w, apierr.NotFound("HTTPNotFound", "Extension with alias %s does not exist", strings.Join(seg, "/")))
+	s.writeError(w, apierr.NotFound("HTTPNotFound", "Extension with alias %s does not exist", strings.Join(seg, "/")))
 }
 
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
@@ -278,12 +278,12 @@ func ifMatch(r *http.Request) (service.IfMatch, error) {
 func (s *Server) create(w http.ResponseWriter, r *http.Request, c policy.Caller, col collection) {
 	body, err := readBody(w, r)
 	if err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	items, bulk, err := model.ParseBody(body, col.singular, col.plural, true)
 	if err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	ctx := r.Context()
@@ -307,14 +307,14 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, c policy.Caller,
 		created, err = toAny(s.svc.CreateAddressGroups(ctx, c, items))
 	}
 	if err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	docs := make([]json.RawMessage, len(created))
 	for i, v := range created {
 		b, err := json.Marshal(v)
 		if err != nil {
-			writeError(w, err)
+			s.writeError(w, err)
 			return
 		}
 		docs[i] = shape(b, col.table, c, nil)
@@ -353,7 +353,7 @@ func (s *Server) show(w http.ResponseWriter, r *http.Request, c policy.Caller, c
 		doc, err = s.svc.GetDoc(ctx, c, col.table, id)
 	}
 	if err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	writeOne(w, http.StatusOK, col.singular, shape(doc, col.table, c, r.URL.Query()["fields"]))
@@ -362,17 +362,17 @@ func (s *Server) show(w http.ResponseWriter, r *http.Request, c policy.Caller, c
 func (s *Server) update(w http.ResponseWriter, r *http.Request, c policy.Caller, col collection, id string) {
 	body, err := readBody(w, r)
 	if err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	items, _, err := model.ParseBody(body, col.singular, col.plural, false)
 	if err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	im, err := ifMatch(r)
 	if err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	ctx, a := r.Context(), items[0]
@@ -392,12 +392,12 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, c policy.Caller,
 		v, err = s.svc.UpdateAddressGroup(ctx, c, id, a, im)
 	}
 	if err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	doc, err := json.Marshal(v)
 	if err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	writeOne(w, http.StatusOK, col.singular, shape(doc, col.table, c, nil))
@@ -406,7 +406,7 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, c policy.Caller,
 func (s *Server) delete(w http.ResponseWriter, r *http.Request, c policy.Caller, col collection, id string) {
 	im, err := ifMatch(r)
 	if err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	ctx := r.Context()
@@ -425,7 +425,7 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, c policy.Caller,
 		err = s.svc.DeleteAddressGroup(ctx, c, id, im)
 	}
 	if err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -445,7 +445,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, c policy.Caller, c
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 0 {
-			writeError(w, apierr.BadRequest("Bad limit request: Limit must be an integer 0 or greater and not '%s'", l))
+			s.writeError(w, apierr.BadRequest("Bad limit request: Limit must be an integer 0 or greater and not '%s'", l))
 			return
 		}
 		p.Limit = n
@@ -455,13 +455,13 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, c policy.Caller, c
 	}
 	if col.table == store.SecurityGroups {
 		if err := s.svc.EnsureDefaultGroup(r.Context(), c.ProjectID); err != nil {
-			writeError(w, err)
+			s.writeError(w, err)
 			return
 		}
 	}
 	res, err := s.svc.List(r.Context(), c, col.table, p)
 	if err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	fields := q["fields"]
@@ -598,22 +598,28 @@ func writeRaw(w http.ResponseWriter, status int, body []byte) {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		writeError(w, err)
+		renderError(w, slog.Default(), err)
 		return
 	}
 	writeRaw(w, status, b)
 }
 
 // writeError renders err as a NeutronError; anything that is not a
-// client-visible error is an internal failure (500, logged by caller).
-func writeError(w http.ResponseWriter, err error) {
+// client-visible error is an internal failure: 500, logged to the
+// server's logger.
+func (s *Server) writeError(w http.ResponseWriter, err error) { renderError(w, s.log, err) }
+
+func renderError(w http.ResponseWriter, log *slog.Logger, err error) {
 	e, ok := apierr.As(err)
 	if !ok {
 		switch {
 		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 			e = apierr.New(503, "ServiceUnavailable", "The request was cancelled or timed out before it completed.")
 		default:
-			slog.Error("internal error", "err", err)
+			if log == nil {
+				log = slog.Default()
+			}
+			log.Error("internal error", "err", err)
 			e = apierr.New(500, "HTTPInternalServerError", "Request Failed: internal server error while processing your request.")
 		}
 	}

@@ -18,7 +18,7 @@ func (s *Server) quotas(w http.ResponseWriter, r *http.Request, c policy.Caller,
 	case len(seg) == 0 && r.Method == http.MethodGet:
 		list, err := s.svc.ListQuotas(ctx, c)
 		if err != nil {
-			writeError(w, err)
+			s.writeError(w, err)
 			return
 		}
 		if list == nil {
@@ -30,46 +30,46 @@ func (s *Server) quotas(w http.ResponseWriter, r *http.Request, c policy.Caller,
 	case len(seg) == 1 && r.Method == http.MethodGet:
 		q, err := s.svc.GetQuota(ctx, c, seg[0])
 		if err != nil {
-			writeError(w, err)
+			s.writeError(w, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"quota": q})
 	case len(seg) == 1 && r.Method == http.MethodPut:
 		body, err := readBody(w, r)
 		if err != nil {
-			writeError(w, err)
+			s.writeError(w, err)
 			return
 		}
 		q, err := s.svc.UpdateQuota(ctx, c, seg[0], body)
 		if err != nil {
-			writeError(w, err)
+			s.writeError(w, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"quota": q})
 	case len(seg) == 1 && r.Method == http.MethodDelete:
 		if err := s.svc.ResetQuota(ctx, c, seg[0]); err != nil {
-			writeError(w, err)
+			s.writeError(w, err)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
 	case len(seg) == 2 && seg[1] == "default" && r.Method == http.MethodGet:
 		q, err := s.svc.GetDefaultQuota(c, seg[0])
 		if err != nil {
-			writeError(w, err)
+			s.writeError(w, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"quota": q})
 	case len(seg) == 2 && seg[1] == "details" && r.Method == http.MethodGet:
 		d, err := s.svc.GetQuotaDetails(ctx, c, seg[0])
 		if err != nil {
-			writeError(w, err)
+			s.writeError(w, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"quota": d})
 	case len(seg) <= 2:
 		methodNotAllowed(w)
 	default:
-		writeError(w, apierr.NotFound("HTTPNotFound", "The resource could not be found."))
+		s.writeError(w, apierr.NotFound("HTTPNotFound", "The resource could not be found."))
 	}
 }
 
@@ -81,7 +81,7 @@ func (s *Server) tags(w http.ResponseWriter, r *http.Request, c policy.Caller, c
 	}
 	if one {
 		if err := service.ValidateTag(tag); err != nil {
-			writeError(w, err)
+			s.writeError(w, err)
 			return
 		}
 	}
@@ -111,16 +111,16 @@ func (s *Server) tags(w http.ResponseWriter, r *http.Request, c policy.Caller, c
 	case r.Method == http.MethodPut && !one:
 		body, err := readBody(w, r)
 		if err != nil {
-			writeError(w, err)
+			s.writeError(w, err)
 			return
 		}
 		var in model.Attrs
 		if err := json.Unmarshal(body, &in); err != nil || in == nil {
-			writeError(w, apierr.BadRequest("Body contains invalid data"))
+			s.writeError(w, apierr.BadRequest("Body contains invalid data"))
 			return
 		}
 		if err := in.CheckKnown(map[string]bool{"tags": true}); err != nil {
-			writeError(w, err)
+			s.writeError(w, err)
 			return
 		}
 		newTags, ok, err := in.StringList("tags", 255)
@@ -128,13 +128,13 @@ func (s *Server) tags(w http.ResponseWriter, r *http.Request, c policy.Caller, c
 			err = apierr.BadRequest("Failed to parse request. Required attribute 'tags' not specified")
 		}
 		if err != nil {
-			writeError(w, err)
+			s.writeError(w, err)
 			return
 		}
 		var uniq []string
 		for _, t := range newTags {
 			if err := service.ValidateTag(t); err != nil {
-				writeError(w, err)
+				s.writeError(w, err)
 				return
 			}
 			if !slices.Contains(uniq, t) {
@@ -163,7 +163,7 @@ func (s *Server) tags(w http.ResponseWriter, r *http.Request, c policy.Caller, c
 	}
 	tags, err := s.svc.Tags(ctx, c, col.table, id, op, fn)
 	if err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	if status == http.StatusOK {
