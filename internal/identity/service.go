@@ -33,8 +33,26 @@ type Service struct {
 	st  Store
 	ttl time.Duration
 
-	mu    sync.Mutex
-	cache map[string]cachedToken // token hash -> validated info
+	mu        sync.Mutex
+	cache     map[string]cachedToken // token hash -> validated info
+	lastPurge time.Time
+}
+
+// purgeEvery bounds how often issuing a token also deletes expired ones
+// (kept a day past expiry so that a late validation still reads 401 from
+// a known token rather than nothing), so the table does not grow forever.
+const purgeEvery = 10 * time.Minute
+
+func (s *Service) purgeNow(ctx context.Context, now time.Time) {
+	s.mu.Lock()
+	due := now.Sub(s.lastPurge) >= purgeEvery
+	if due {
+		s.lastPurge = now
+	}
+	s.mu.Unlock()
+	if due {
+		_ = s.st.PurgeTokens(ctx, now.Add(-24*time.Hour)) // best effort; the next issue retries
+	}
 }
 
 type cachedToken struct {
@@ -354,6 +372,7 @@ func (s *Service) Authenticate(ctx context.Context, req AuthRequest) (string, *T
 	if !notAfter.IsZero() && notAfter.Before(tok.ExpiresAt) {
 		tok.ExpiresAt = notAfter
 	}
+	s.purgeNow(ctx, now)
 	if err := s.st.SaveToken(ctx, tok); err != nil {
 		return "", nil, err
 	}

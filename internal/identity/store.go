@@ -78,4 +78,6 @@ type Store interface {
 	SaveToken(ctx context.Context, t Token) error
 	GetToken(ctx context.Context, hash string) (Token, error)
 	RevokeToken(ctx context.Context, hash string) error
+	// PurgeTokens deletes tokens that expired before the given time.
+	PurgeTokens(ctx context.Context, expiredBefore time.Time) error
 }

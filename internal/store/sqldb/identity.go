@@ -231,3 +231,11 @@ func deleteOne(ctx context.Context, tx *sql.Tx, q, id string) error {
 	}
 	return nil
 }
+
+func (db *DB) PurgeTokens(ctx context.Context, before time.Time) error {
+	_, err := db.writer.ExecContext(ctx, db.dialect.Rebind("DELETE FROM tokens WHERE expires_at < ?"), before.UTC().Format(tokenTime))
+	if err != nil {
+		return fmt.Errorf("identity store: purge tokens: %w", err)
+	}
+	return nil
+}
