@@ -129,6 +129,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "quotas":
 		s.quotas(w, r, caller, seg[1:])
 		return
+	case "agents":
+		s.agents(w, r, caller, seg[1:])
+		return
+	case "bulwark":
+		s.bulwark(w, r, caller, seg[1:])
+		return
 	}
 	col, ok := collections[seg[0]]
 	if !ok {

@@ -14,6 +14,7 @@ type extension struct {
 // Neutron 21's; descriptions are Bulwark's own.
 var extensions = []extension{
 	{"Address group", "address-group", "Named sets of CIDRs usable as a rule's remote.", "2020-07-15T10:00:00-00:00", []string{}},
+	{"agent", "agent", "Agents (bulwark-agent on each compute host) and their heartbeats.", "2013-02-03T10:00:00-00:00", []string{}},
 	{"Allowed Address Pairs", "allowed-address-pairs", "Extra MAC/IP pairs a port may send from (VIPs).", "2013-07-23T10:00:00-00:00", []string{}},
 	{"Port Binding", "binding", "Host binding attributes of ports.", "2014-02-03T10:00:00-00:00", []string{}},
 	{"Empty String Filtering Extension", "empty-string-filtering", "Filtering on empty string values.", "2018-05-01T10:00:00-00:00", []string{}},

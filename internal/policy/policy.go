@@ -276,6 +276,15 @@ var Rules = map[string]Rule{
 	"get_quota":                                     admin,
 	"update_quota":                                  admin,
 	"delete_quota":                                  admin,
+	"get_agent":                                     admin,
+	"update_agent":                                  admin,
+	"delete_agent":                                  admin,
+	// Bulwark's agent channel (not Neutron rules): what an agent's service
+	// user does. Admin only, like Neutron's agent RPC.
+	"bulwark_report_state":       admin,
+	"bulwark_get_host_state":     admin,
+	"bulwark_watch":              admin,
+	"bulwark_update_port_status": admin,
 }
 
 type ctxKey struct{}

@@ -188,8 +188,11 @@ func mapStrings(in []string, f func(string) string) []string {
 	return out
 }
 
-func validateListParams(t store.Table, p ListParams) error {
-	attrs := attributes[t]
+func validateListParams(t store.Table, p ListParams) error { return validateParams(attributes[t], p) }
+
+// validateParams checks filters and sort keys against a resource's
+// attributes.
+func validateParams(attrs map[string]bool, p ListParams) error {
 	for k := range p.Filters {
 		if !attrs[k] && !tagFilters[k] {
 			return apierr.BadRequest("[%s] is invalid attribute for filtering", k)
@@ -388,6 +391,23 @@ func compareValues(a, b any) int {
 
 // paginate sorts items, applies marker, limit and page_reverse.
 func paginate(ctx context.Context, tx store.Tx, t store.Table, items []listItem, p ListParams) ([]json.RawMessage, bool, error) {
+	var marker map[string]any
+	if p.Marker != "" {
+		row, err := tx.Get(ctx, t, p.Marker)
+		if err != nil {
+			return nil, false, err
+		}
+		if err := json.Unmarshal(row.Doc, &marker); err != nil {
+			return nil, false, err
+		}
+	}
+	page, more := sortPage(items, p, marker)
+	return page, more, nil
+}
+
+// sortPage sorts items by p's sort keys (then id) and cuts the page that
+// follows marker (the marker's document; nil for the first page).
+func sortPage(items []listItem, p ListParams, marker map[string]any) ([]json.RawMessage, bool) {
 	keys := append([]string(nil), p.SortKeys...)
 	dirs := append([]string(nil), p.SortDirs...)
 	for len(dirs) < len(keys) {
@@ -418,16 +438,8 @@ func paginate(ctx context.Context, tx store.Tx, t store.Table, items []listItem,
 		return 0
 	}
 	sort.SliceStable(items, func(i, j int) bool { return cmp(items[i].m, items[j].m) < 0 })
-	if p.Marker != "" {
-		row, err := tx.Get(ctx, t, p.Marker)
-		if err != nil {
-			return nil, false, err
-		}
-		var mm map[string]any
-		if err := json.Unmarshal(row.Doc, &mm); err != nil {
-			return nil, false, err
-		}
-		start := sort.Search(len(items), func(i int) bool { return cmp(items[i].m, mm) > 0 })
+	if marker != nil {
+		start := sort.Search(len(items), func(i int) bool { return cmp(items[i].m, marker) > 0 })
 		items = items[start:]
 	}
 	more := false
@@ -441,7 +453,7 @@ func paginate(ctx context.Context, tx store.Tx, t store.Table, items []listItem,
 	for i, it := range items {
 		out[i] = it.doc
 	}
-	return out, more, nil
+	return out, more
 }
 
 // attachRules fills each group document's security_group_rules.

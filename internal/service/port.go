@@ -147,7 +147,9 @@ func (s *Service) createPort(ctx context.Context, tx store.Tx, c policy.Caller, 
 			return nil, err
 		}
 		p.SecurityGroups = *in.SecurityGroups
-	case in.SecurityGroups == nil && p.PortSecurityEnabled && hasIP:
+	case in.SecurityGroups == nil && p.PortSecurityEnabled && hasIP && !model.IsNetworkOwned(p.DeviceOwner):
+		// Neutron gives no default group to trusted (network:*) ports:
+		// DHCP servers and router interfaces.
 		def, err := tx.DefaultGroup(ctx, project)
 		if err != nil {
 			return nil, err

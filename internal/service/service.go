@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/bulwark-net/bulwark/internal/apierr"
 	"github.com/bulwark-net/bulwark/internal/policy"
@@ -22,6 +23,11 @@ type Config struct {
 	MaxAddressPairs int
 	// DefaultQuotas per resource; -1 is unlimited.
 	DefaultQuotas map[string]int
+	// AgentDownTime is how long after its last heartbeat an agent still
+	// counts as alive (Neutron's agent_down_time: 75 s).
+	AgentDownTime time.Duration
+	// Clock is the time agents' heartbeats are judged by (nil: time.Now).
+	Clock func() time.Time
 }
 
 // DefaultConfig is Neutron's defaults.
@@ -32,8 +38,12 @@ func DefaultConfig() Config {
 			"network": 100, "subnet": 100, "port": 500,
 			"security_group": 10, "security_group_rule": 100,
 		},
+		AgentDownTime: DefaultAgentDownTime,
 	}
 }
+
+// DefaultAgentDownTime is Neutron's agent_down_time default.
+const DefaultAgentDownTime = 75 * time.Second
 
 // Service is the resource API over a store.
 type Service struct {
@@ -45,6 +55,12 @@ type Service struct {
 func New(st store.Store, cfg Config) *Service {
 	if cfg.DefaultQuotas == nil {
 		cfg.DefaultQuotas = DefaultConfig().DefaultQuotas
+	}
+	if cfg.AgentDownTime <= 0 {
+		cfg.AgentDownTime = DefaultAgentDownTime
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
 	}
 	return &Service{st: st, cfg: cfg}
 }

@@ -96,6 +96,11 @@ type Store interface {
 	GetDoc(ctx context.Context, t Table, id string) (doc []byte, projectID string, err error)
 	// Changes returns change-log entries after seq, oldest first.
 	Changes(ctx context.Context, afterSeq int64, limit int) ([]Change, error)
+	// Notifier is signalled after every commit that appended changes.
+	Notifier() *Notifier
+	// CompactChanges drops the change-log entries up to and including
+	// seq; a watcher whose position is older must resync.
+	CompactChanges(ctx context.Context, throughSeq int64) error
 	Close() error
 }
 
@@ -135,4 +140,24 @@ type Tx interface {
 	DeleteQuotas(ctx context.Context, projectID string) error
 	QuotaProjects(ctx context.Context) ([]string, error)
 	CountByProject(ctx context.Context, t Table, projectID string) (int, error)
+
+	// The change log as the watch feed reads it, in the transaction's
+	// snapshot. ChangeBounds returns the last compacted sequence number
+	// (entries up to it are gone) and the newest one (0 for an empty log).
+	ChangeBounds(ctx context.Context) (compacted, newest int64, err error)
+	// ChangesAfter returns up to limit entries after seq with their keys.
+	ChangesAfter(ctx context.Context, afterSeq int64, limit int) ([]WatchChange, error)
+	// HostRefs reads what the agent of host depends on now.
+	HostRefs(ctx context.Context, host string) (HostRefs, error)
+	// GroupMembers returns, for each group, the ids of its ports (any host).
+	GroupMembers(ctx context.Context, groups []string) (map[string][]string, error)
+
+	// Agents (not resources: their writes are not in the change log).
+	ListAgents(ctx context.Context) ([]AgentRow, error)
+	GetAgent(ctx context.Context, id string) (AgentRow, error)
+	FindAgent(ctx context.Context, binary, host string) (AgentRow, error)
+	// InsertAgent fails with ErrDuplicate when (binary, host) is taken.
+	InsertAgent(ctx context.Context, a AgentRow) error
+	UpdateAgent(ctx context.Context, a AgentRow) error
+	DeleteAgent(ctx context.Context, id string) error
 }

@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -32,12 +33,16 @@ type DB struct {
 	writer  *sql.DB
 	reader  *sql.DB
 	stmts   sync.Map // query text -> *sql.Stmt on reader
+	notify  *store.Notifier
 }
 
 // New wraps open pools.
 func New(d Dialect, writer, reader *sql.DB) *DB {
-	return &DB{dialect: d, writer: writer, reader: reader}
+	return &DB{dialect: d, writer: writer, reader: reader, notify: store.NewNotifier()}
 }
+
+// Notifier is signalled after every commit that appended changes.
+func (db *DB) Notifier() *store.Notifier { return db.notify }
 
 // Close closes both pools.
 func (db *DB) Close() error {
@@ -102,11 +107,18 @@ func (db *DB) Write(ctx context.Context, fn func(store.Tx) error) error {
 		return fmt.Errorf("store: begin write: %w", err)
 	}
 	defer tx.Rollback()
-	if err := fn(&sqlTx{db: db, tx: tx, write: true}); err != nil {
+	t := &sqlTx{db: db, tx: tx, write: true}
+	if err := fn(t); err != nil {
+		return err
+	}
+	if err := t.flushPortKeys(ctx); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
+	}
+	if t.lastSeq > 0 {
+		db.notify.Publish(t.lastSeq)
 	}
 	return nil
 }
@@ -137,6 +149,13 @@ type sqlTx struct {
 	db    *DB
 	tx    *sql.Tx
 	write bool
+	// lastSeq is the newest change this transaction appended.
+	lastSeq int64
+	// ports holds, for every port this transaction touched, its state
+	// before the transaction and the changes it logged for it: their watch
+	// keys are written just before commit, from the before and after
+	// states (see flushPortKeys).
+	ports map[string]*portTouch
 }
 
 func (t *sqlTx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
@@ -244,13 +263,125 @@ func (t *sqlTx) CountByProject(ctx context.Context, tb store.Table, projectID st
 	return t.Count(ctx, tb, "project_id", projectID)
 }
 
-func (t *sqlTx) logChange(ctx context.Context, tb store.Table, id, project string, rev int64, op string) error {
-	_, err := t.exec(ctx, "INSERT INTO changes (resource, resource_id, revision, op, project_id, changed_at) VALUES (?, ?, ?, ?, ?, ?)",
-		store.Resource[tb], id, rev, op, project, model.Now())
+// logChange appends one change-log row and its watch keys. A port's keys
+// depend on the whole transaction and are written by flushPortKeys; the
+// keys of the other resources are known now (groupID: a rule's group).
+func (t *sqlTx) logChange(ctx context.Context, tb store.Table, id, project string, rev int64, op, groupID string) error {
+	var seq int64
+	err := t.tx.QueryRowContext(ctx, t.db.dialect.Rebind(
+		"INSERT INTO changes (resource, resource_id, revision, op, project_id, changed_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq"),
+		store.Resource[tb], id, rev, op, project, model.Now()).Scan(&seq)
 	if err != nil {
 		return fmt.Errorf("store: change log: %w", err)
 	}
+	t.lastSeq = seq
+	var keys []string
+	switch tb {
+	case store.Ports:
+		pt := t.ports[id]
+		if pt == nil {
+			return fmt.Errorf("store: change log: port %s changed without its state captured", id)
+		}
+		pt.seqs = append(pt.seqs, seq)
+	case store.SecurityGroups:
+		keys = []string{store.KeyGroup + id}
+	case store.Rules:
+		keys = []string{store.KeyGroup + groupID}
+	case store.AddressGroups:
+		keys = []string{store.KeyAddressGroup + id}
+	}
+	return t.insertKeys(ctx, seq, keys)
+}
+
+func (t *sqlTx) insertKeys(ctx context.Context, seq int64, keys []string) error {
+	for _, k := range keys {
+		if _, err := t.exec(ctx, "INSERT INTO change_keys (seq, watch_key) VALUES (?, ?)", seq, k); err != nil {
+			return fmt.Errorf("store: change keys: %w", err)
+		}
+	}
 	return nil
+}
+
+// portTouch is a port's state before the transaction and the changes the
+// transaction logged for it.
+type portTouch struct {
+	before store.PortState
+	seqs   []int64
+}
+
+// touchPort records port id's state the first time the transaction
+// touches it (row or group membership).
+func (t *sqlTx) touchPort(ctx context.Context, id string) error {
+	if _, ok := t.ports[id]; ok {
+		return nil
+	}
+	st, err := t.portState(ctx, id)
+	if err != nil {
+		return err
+	}
+	if t.ports == nil {
+		t.ports = map[string]*portTouch{}
+	}
+	t.ports[id] = &portTouch{before: st}
+	return nil
+}
+
+func (t *sqlTx) portState(ctx context.Context, id string) (store.PortState, error) {
+	var st store.PortState
+	err := t.tx.QueryRowContext(ctx, t.db.dialect.Rebind("SELECT host_id, network_id, device_owner FROM ports WHERE id = ?"), id).
+		Scan(&st.Host, &st.NetworkID, &st.DeviceOwner)
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("store: port state: %w", err)
+	}
+	st.Exists = true
+	st.Groups, err = t.strings(ctx, "SELECT security_group_id FROM port_security_groups WHERE port_id = ? ORDER BY security_group_id", id)
+	return st, err
+}
+
+// flushPortKeys writes the watch keys of every port change of the
+// transaction, from each port's state before and after it. A change of a
+// port's groups must come with a change of the port itself (the service
+// always writes both); otherwise no agent would hear of it.
+func (t *sqlTx) flushPortKeys(ctx context.Context) error {
+	for id, pt := range t.ports {
+		after, err := t.portState(ctx, id)
+		if err != nil {
+			return err
+		}
+		if len(pt.seqs) == 0 {
+			if pt.before.Exists != after.Exists || !slices.Equal(pt.before.Groups, after.Groups) {
+				return fmt.Errorf("store: port %s changed without a change-log entry", id)
+			}
+			continue
+		}
+		keys := store.PortKeys(pt.before, after)
+		for _, seq := range pt.seqs {
+			if err := t.insertKeys(ctx, seq, keys); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (t *sqlTx) strings(ctx context.Context, q string, args ...any) ([]string, error) {
+	rows, err := t.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
 }
 
 func (t *sqlTx) columnsAndArgs(tb store.Table, r store.Row) ([]string, []any) {
@@ -280,7 +411,28 @@ func (t *sqlTx) columnsAndArgs(tb store.Table, r store.Row) ([]string, []any) {
 	return cols, args
 }
 
+// groupOf returns a rule row's security group (for its watch key).
+func groupOf(tb store.Table, r store.Row) string {
+	if tb != store.Rules {
+		return ""
+	}
+	switch v := r.Cols["security_group_id"].(type) {
+	case string:
+		return v
+	case *string:
+		if v != nil {
+			return *v
+		}
+	}
+	return ""
+}
+
 func (t *sqlTx) Insert(ctx context.Context, tb store.Table, r store.Row) error {
+	if tb == store.Ports {
+		if err := t.touchPort(ctx, r.ID); err != nil {
+			return err
+		}
+	}
 	cols, args := t.columnsAndArgs(tb, r)
 	ph := strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ")
 	if _, err := t.exec(ctx, "INSERT INTO "+string(tb)+" ("+strings.Join(cols, ", ")+") VALUES ("+ph+")", args...); err != nil {
@@ -289,10 +441,15 @@ func (t *sqlTx) Insert(ctx context.Context, tb store.Table, r store.Row) error {
 		}
 		return fmt.Errorf("store: insert %s: %w", tb, err)
 	}
-	return t.logChange(ctx, tb, r.ID, r.ProjectID, r.Revision, "create")
+	return t.logChange(ctx, tb, r.ID, r.ProjectID, r.Revision, "create", groupOf(tb, r))
 }
 
 func (t *sqlTx) Update(ctx context.Context, tb store.Table, r store.Row) error {
+	if tb == store.Ports {
+		if err := t.touchPort(ctx, r.ID); err != nil {
+			return err
+		}
+	}
 	cols, args := t.columnsAndArgs(tb, r)
 	sets := make([]string, 0, len(cols)-1)
 	for _, c := range cols[1:] {
@@ -309,10 +466,25 @@ func (t *sqlTx) Update(ctx context.Context, tb store.Table, r store.Row) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return store.ErrNotFound
 	}
-	return t.logChange(ctx, tb, r.ID, r.ProjectID, r.Revision, "update")
+	return t.logChange(ctx, tb, r.ID, r.ProjectID, r.Revision, "update", groupOf(tb, r))
 }
 
 func (t *sqlTx) Delete(ctx context.Context, tb store.Table, id, projectID string, revision int64) error {
+	var group string
+	switch tb {
+	case store.Ports:
+		if err := t.touchPort(ctx, id); err != nil {
+			return err
+		}
+	case store.Rules:
+		err := t.tx.QueryRowContext(ctx, t.db.dialect.Rebind("SELECT security_group_id FROM security_group_rules WHERE id = ?"), id).Scan(&group)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("store: delete %s: %w", tb, err)
+		}
+	}
 	res, err := t.exec(ctx, "DELETE FROM "+string(tb)+" WHERE id = ?", id)
 	if err != nil {
 		return fmt.Errorf("store: delete %s: %w", tb, err)
@@ -320,7 +492,7 @@ func (t *sqlTx) Delete(ctx context.Context, tb store.Table, id, projectID string
 	if n, _ := res.RowsAffected(); n == 0 {
 		return store.ErrNotFound
 	}
-	return t.logChange(ctx, tb, id, projectID, revision, "delete")
+	return t.logChange(ctx, tb, id, projectID, revision, "delete", group)
 }
 
 func (t *sqlTx) NextCounter(ctx context.Context, name string) (int64, error) {
@@ -390,6 +562,9 @@ func (t *sqlTx) SubnetAllocations(ctx context.Context, subnetID string) ([]store
 }
 
 func (t *sqlTx) SetPortGroups(ctx context.Context, portID string, groups []string) error {
+	if err := t.touchPort(ctx, portID); err != nil {
+		return err
+	}
 	if _, err := t.exec(ctx, "DELETE FROM port_security_groups WHERE port_id = ?", portID); err != nil {
 		return wrap("port groups", err)
 	}

@@ -1,0 +1,144 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/bulwark-net/bulwark/internal/apierr"
+	"github.com/bulwark-net/bulwark/internal/policy"
+	"github.com/bulwark-net/bulwark/internal/store"
+)
+
+// The watch feed: an agent long-polls for the changes that concern its
+// host, from a change-log position (a snapshot's revision, or the
+// revision of its previous answer).
+//
+// A change concerns host H when one of its watch keys (store/watch.go)
+// is among H's current interests (store.HostRefs): a port bound to H
+// before or after the change; a security group used by a port on H, or a
+// rule of one; a port that is or was a member of a group that those
+// groups' rules name as remote group; an address group those rules name;
+// a DHCP or router-interface port on a network of H's ports. Interests are
+// read from the state at the time of the check, in the same read
+// transaction as the changes: an earlier change to something H no longer
+// uses is not reported, and something H starts using is reported through
+// the change that made H use it (a port or a rule change), so an agent
+// must (re)read what it starts using instead of trusting what it cached
+// before. Changes examined and found irrelevant are not examined again.
+
+// WatchBatch bounds the change-log entries examined per read.
+const WatchBatch = 1000
+
+// MaxWatchTimeout bounds a long poll.
+const MaxWatchTimeout = 60 * time.Second
+
+// WatchResult is one answer of the watch feed.
+type WatchResult struct {
+	// Resync: the position asked for is in the future or older than the
+	// oldest retained change; read a snapshot and watch from its revision.
+	Resync bool
+	// Revision is the newest change-log position examined (the current
+	// one on resync or after a timeout): watch from here next time.
+	Revision int64
+	// Changes are the changes that concern the host, oldest first.
+	Changes []WatchedChange
+}
+
+// WatchedChange is one change-log entry as the watch feed reports it.
+type WatchedChange struct {
+	Seq      int64  `json:"seq"`
+	Resource string `json:"resource"`
+	ID       string `json:"id"`
+	Op       string `json:"op"`
+	Revision int64  `json:"revision"`
+}
+
+// Watch waits, up to timeout, for a change after since that concerns
+// host, and returns every such change up to the newest one examined. It
+// returns at once when there already is one; with nothing relevant it
+// returns an empty list after timeout (0: check once). Commits wake it
+// through the store's Notifier; when nothing is committed it does no
+// reads at all.
+func (s *Service) Watch(ctx context.Context, c policy.Caller, host string, since int64, timeout time.Duration) (*WatchResult, error) {
+	if err := c.Authorize("bulwark_watch", policy.Target{}); err != nil {
+		return nil, err
+	}
+	if host == "" {
+		return nil, apierr.BadRequest("Failed to parse request. Required query parameter 'host' not specified")
+	}
+	if since < 0 {
+		return nil, apierr.BadRequest("Invalid since %d: a change-log position is 0 or greater", since)
+	}
+	timeout = min(max(timeout, 0), MaxWatchTimeout)
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	res := &WatchResult{Revision: since, Changes: []WatchedChange{}}
+	for first := true; ; first = false {
+		// Taken before the read: a commit the read misses closes it.
+		wake, _ := s.st.Notifier().Wait()
+		more := false
+		err := s.st.Read(ctx, func(tx store.Tx) error {
+			compacted, newest, err := tx.ChangeBounds(ctx)
+			if err != nil {
+				return err
+			}
+			if (first && res.Revision > newest) || res.Revision < compacted {
+				res.Resync, res.Revision = true, newest
+				return nil
+			}
+			changes, err := tx.ChangesAfter(ctx, res.Revision, WatchBatch)
+			if err != nil || len(changes) == 0 {
+				return err
+			}
+			more = len(changes) == WatchBatch
+			var interest map[string]bool
+			for _, ch := range changes {
+				if !concerns(ch.Keys, store.KeyHost+host, nil) {
+					if interest == nil {
+						refs, err := tx.HostRefs(ctx, host)
+						if err != nil {
+							return err
+						}
+						interest = refs.Keys(host)
+					}
+					if !concerns(ch.Keys, "", interest) {
+						continue
+					}
+				}
+				res.Changes = append(res.Changes, WatchedChange{Seq: ch.Seq, Resource: ch.Resource, ID: ch.ResourceID, Op: ch.Op, Revision: ch.Revision})
+			}
+			res.Revision = changes[len(changes)-1].Seq
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if res.Resync {
+			res.Changes = nil
+			return res, nil
+		}
+		if len(res.Changes) > 0 {
+			return res, nil
+		}
+		if more {
+			continue
+		}
+		select {
+		case <-wake:
+		case <-timer.C:
+			return res, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// concerns reports whether one of keys is key or in interest.
+func concerns(keys []string, key string, interest map[string]bool) bool {
+	for _, k := range keys {
+		if k == key || interest[k] {
+			return true
+		}
+	}
+	return false
+}
