@@ -1,0 +1,265 @@
+// Package agent is the compute-host side of Bulwark: it follows the
+// server's watch feed for one host, compiles what that host must enforce
+// (firewall.Compile, pure), hands it to the applier (the only code that
+// touches the kernel), reports port status and heartbeats.
+//
+// The loop is deliberately simple and fail-closed: on start and on any
+// reported change it takes a fresh snapshot of the host's state, compiles
+// the whole ruleset and lets the applier write only the chains and sets
+// that differ. If the server is unreachable the last applied rules stay in
+// place and the agent retries with backoff.
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/bulwark-net/bulwark/internal/firewall"
+	"github.com/bulwark-net/bulwark/internal/model"
+	"github.com/gophercloud/gophercloud/v2"
+)
+
+// Applier is what the agent needs from a backend.
+type Applier interface {
+	Apply(ctx context.Context, rs *firewall.Ruleset) error
+	Zones(ctx context.Context) (map[string]uint16, error)
+}
+
+// Devices reports which VM-facing devices exist on this host.
+type Devices interface {
+	Exists(name string) bool
+}
+
+// Config configures an Agent.
+type Config struct {
+	Host       string
+	Client     *gophercloud.ServiceClient // the network endpoint (root URL)
+	Applier    Applier
+	Devices    Devices
+	Log        *slog.Logger
+	Heartbeat  time.Duration // default 30 s
+	WatchWait  time.Duration // long-poll timeout, default 25 s
+	Configs    map[string]any
+	RetryFloor time.Duration // first backoff step, default 500 ms
+}
+
+// Agent runs the sync loop for one host.
+type Agent struct {
+	cfg      Config
+	revision int64
+	status   map[string]string // port id -> status last reported
+	started  time.Time
+}
+
+// New returns an Agent.
+func New(cfg Config) *Agent {
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 30 * time.Second
+	}
+	if cfg.WatchWait <= 0 {
+		cfg.WatchWait = 25 * time.Second
+	}
+	if cfg.RetryFloor <= 0 {
+		cfg.RetryFloor = 500 * time.Millisecond
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	return &Agent{cfg: cfg, status: map[string]string{}, started: time.Now().UTC()}
+}
+
+// Snapshot is the server's /v2.0/bulwark/hosts/{host}/state answer.
+type Snapshot struct {
+	Revision       int64                    `json:"revision"`
+	Ports          []model.Port             `json:"ports"`
+	SecurityGroups []model.SecurityGroup    `json:"security_groups"`
+	RemoteGroups   map[string]SnapshotAddrs `json:"remote_groups"`
+	AddressGroups  []model.AddressGroup     `json:"address_groups"`
+	NetworkPorts   []model.Port             `json:"network_ports"`
+}
+
+// SnapshotAddrs are a remote group's member addresses.
+type SnapshotAddrs struct {
+	IPv4 []string `json:"ipv4"`
+	IPv6 []string `json:"ipv6"`
+}
+
+// HostState turns a snapshot into the compiler's input. Members come from
+// the server (which sees ports on every host), not from the local ports.
+func (s *Snapshot) HostState(host string, zones map[string]uint16) *firewall.HostState {
+	inv := &firewall.Inventory{Ports: s.Ports, SecurityGroups: s.SecurityGroups, AddressGroups: s.AddressGroups}
+	h := firewall.BuildHostState(host, inv, nil, zones)
+	for id, m := range s.RemoteGroups {
+		h.Members[id] = append(append([]string{}, m.IPv4...), m.IPv6...)
+	}
+	return h
+}
+
+func (a *Agent) url(parts ...string) string {
+	esc := make([]string, len(parts))
+	for i, p := range parts {
+		esc[i] = url.PathEscape(p)
+	}
+	return a.cfg.Client.ServiceURL(append([]string{"bulwark"}, esc...)...)
+}
+
+// Snapshot fetches the host's state.
+func (a *Agent) Snapshot(ctx context.Context) (*Snapshot, error) {
+	var s Snapshot
+	_, err := a.cfg.Client.Get(ctx, a.url("hosts", a.cfg.Host, "state"), &s, nil)
+	if err != nil {
+		return nil, fmt.Errorf("agent: snapshot: %w", err)
+	}
+	return &s, nil
+}
+
+// SyncOnce takes a snapshot, compiles it, applies it and reports port
+// status. It returns the snapshot's revision.
+func (a *Agent) SyncOnce(ctx context.Context) (int64, error) {
+	snap, err := a.Snapshot(ctx)
+	if err != nil {
+		return 0, err
+	}
+	zones, err := a.cfg.Applier.Zones(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("agent: read zones: %w", err)
+	}
+	rs := firewall.Compile(snap.HostState(a.cfg.Host, zones))
+	if err := a.cfg.Applier.Apply(ctx, rs); err != nil {
+		return 0, fmt.Errorf("agent: apply: %w", err)
+	}
+	a.reportStatus(ctx, snap)
+	return snap.Revision, nil
+}
+
+// reportStatus marks ports ACTIVE once their rules are in place and their
+// device exists, DOWN when the device is gone.
+func (a *Agent) reportStatus(ctx context.Context, snap *Snapshot) {
+	for _, p := range snap.Ports {
+		want := "DOWN"
+		if a.cfg.Devices == nil || a.cfg.Devices.Exists(firewall.DeviceName(p.ID)) {
+			want = "ACTIVE"
+		}
+		if p.Status == want || a.status[p.ID] == want {
+			a.status[p.ID] = want
+			continue
+		}
+		body := map[string]any{"status": want}
+		_, err := a.cfg.Client.Put(ctx, a.url("hosts", a.cfg.Host, "ports", p.ID, "status"), body, nil, &gophercloud.RequestOpts{OkCodes: []int{200}})
+		if err != nil {
+			a.cfg.Log.Warn("port status not reported", "port", p.ID, "status", want, "err", err)
+			continue
+		}
+		a.status[p.ID] = want
+	}
+}
+
+// heartbeat reports this agent; the answer says whether the server had
+// it as down (then a full resync is due anyway).
+func (a *Agent) heartbeat(ctx context.Context) error {
+	body := map[string]any{"agent": map[string]any{"host": a.cfg.Host, "binary": "bulwark-agent",
+		"configurations": a.cfg.Configs, "started_at": a.started.Format("2006-01-02 15:04:05")}}
+	_, err := a.cfg.Client.Post(ctx, a.url("agents", "heartbeat"), body, nil, &gophercloud.RequestOpts{OkCodes: []int{200, 201}})
+	return err
+}
+
+type watchAnswer struct {
+	Revision int64             `json:"revision"`
+	Resync   bool              `json:"resync"`
+	Changes  []json.RawMessage `json:"changes"`
+}
+
+// watch long-polls for changes after since; it reports whether a sync is
+// due and the revision the server has seen.
+func (a *Agent) watch(ctx context.Context, since int64) (bool, int64, error) {
+	u := fmt.Sprintf("%s?host=%s&since=%d&timeout=%d", a.url("watch"), url.QueryEscape(a.cfg.Host), since, int(a.cfg.WatchWait/time.Second))
+	var ans watchAnswer
+	_, err := a.cfg.Client.Get(ctx, u, &ans, &gophercloud.RequestOpts{OkCodes: []int{200}})
+	if err != nil {
+		return false, since, err
+	}
+	return ans.Resync || len(ans.Changes) > 0, ans.Revision, nil
+}
+
+// Run syncs, then follows the watch feed until ctx ends. Errors never
+// remove rules: the last applied ruleset stays until a sync succeeds.
+func (a *Agent) Run(ctx context.Context) error {
+	backoff := a.cfg.RetryFloor
+	needSync := true
+	var lastBeat time.Time
+	for ctx.Err() == nil {
+		if time.Since(lastBeat) >= a.cfg.Heartbeat {
+			if err := a.heartbeat(ctx); err != nil {
+				a.cfg.Log.Warn("heartbeat failed", "err", err)
+			} else {
+				lastBeat = time.Now()
+			}
+		}
+		var err error
+		if needSync {
+			var rev int64
+			if rev, err = a.SyncOnce(ctx); err == nil {
+				a.revision, needSync = rev, false
+				a.cfg.Log.Info("synced", "host", a.cfg.Host, "revision", rev)
+			}
+		} else {
+			var due bool
+			var rev int64
+			if due, rev, err = a.watch(ctx, a.revision); err == nil {
+				if due {
+					needSync = true
+				} else {
+					a.revision = rev
+				}
+			}
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			a.cfg.Log.Warn("agent step failed; keeping the last rules", "err", err, "retry_in", backoff)
+			select {
+			case <-ctx.Done():
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, 30*time.Second)
+			continue
+		}
+		backoff = a.cfg.RetryFloor
+	}
+	return nil
+}
+
+// SysDevices checks /sys/class/net (of the agent's own network namespace).
+type SysDevices struct{}
+
+// Exists implements Devices.
+func (SysDevices) Exists(name string) bool {
+	_, err := os.Stat("/sys/class/net/" + name)
+	return err == nil
+}
+
+// BridgeNetfilter reports whether bridged IPv4 and IPv6 traffic is passed
+// to iptables (br_netfilter loaded, bridge-nf-call-ip*tables = 1).
+func BridgeNetfilter(readFile func(string) ([]byte, error)) error {
+	for _, f := range []string{"/proc/sys/net/bridge/bridge-nf-call-iptables", "/proc/sys/net/bridge/bridge-nf-call-ip6tables"} {
+		b, err := readFile(f)
+		if err != nil {
+			return fmt.Errorf("br_netfilter is not loaded (%s: %v): bridged traffic would bypass every rule; run 'modprobe br_netfilter'", f, err)
+		}
+		if strings.TrimSpace(string(b)) != "1" {
+			return fmt.Errorf("%s is %q: bridged traffic would bypass every rule; set it to 1", f, strings.TrimSpace(string(b)))
+		}
+	}
+	return nil
+}
+
+// ErrNoBridgeNetfilter marks the refusal to run without br_netfilter.
+var ErrNoBridgeNetfilter = errors.New("agent: br_netfilter is off")

@@ -1,0 +1,216 @@
+package iptables
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/bulwark-net/bulwark/internal/firewall"
+)
+
+// The applier compares what it wants with what the kernel has as text, in
+// the form iptables-save prints:
+//
+//	-A <chain> <match> -m comment --comment "<comment>" -j <target>
+//
+// so a rule's Match must already be in that form ("-p tcp -m tcp --dport
+// 22", "-s 10.0.0.1/32", lower-case MACs, protocol names from
+// /etc/protocols). A rule that does not round-trip is still enforced
+// correctly, but after a restart the applier sees it as changed and
+// rewrites its chain once (atomically); Applier.Drift reports such rules.
+
+// quote renders a string argument exactly as iptables-save does
+// (libxtables' xtables_save_string): bare when it is non-empty and made
+// only of [A-Za-z0-9_-], otherwise in double quotes with ", \ and '
+// escaped by a backslash.
+func quote(s string) string {
+	bare := s != ""
+	for i := 0; i < len(s) && bare; i++ {
+		c := s[i]
+		bare = c == '_' || c == '-' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+	}
+	if bare {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '"', '\\', '\'':
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// RuleSpec is a rule as iptables-save prints it after "-A <chain> ".
+func RuleSpec(r firewall.Rule) string {
+	var b strings.Builder
+	appendSpec(&b, r)
+	return b.String()
+}
+
+func appendSpec(b *strings.Builder, r firewall.Rule) {
+	sep := false
+	if m := strings.TrimSpace(r.Match); m != "" {
+		b.WriteString(m)
+		sep = true
+	}
+	if r.Comment != "" {
+		if sep {
+			b.WriteByte(' ')
+		}
+		b.WriteString("-m comment --comment ")
+		b.WriteString(quote(r.Comment))
+		sep = true
+	}
+	if t := strings.TrimSpace(r.Target); t != "" {
+		if sep {
+			b.WriteByte(' ')
+		}
+		if r.Goto {
+			b.WriteString("-g ")
+		} else {
+			b.WriteString("-j ")
+		}
+		b.WriteString(t)
+	}
+}
+
+// RuleLine is the full "-A <chain> <spec>" line of a rule.
+func RuleLine(chain string, r firewall.Rule) string {
+	var b strings.Builder
+	b.WriteString("-A ")
+	b.WriteString(chain)
+	b.WriteByte(' ')
+	appendSpec(&b, r)
+	return b.String()
+}
+
+// tokens splits an iptables-save rule spec into arguments the way
+// iptables-restore does: spaces separate, double quotes group, a backslash
+// escapes the next character inside quotes.
+func tokens(spec string) []string {
+	var out []string
+	var cur strings.Builder
+	inQuote, have := false, false
+	for i := 0; i < len(spec); i++ {
+		c := spec[i]
+		switch {
+		case inQuote && c == '\\' && i+1 < len(spec):
+			i++
+			cur.WriteByte(spec[i])
+		case c == '"':
+			inQuote = !inQuote
+			have = true
+		case c == ' ' && !inQuote:
+			if have {
+				out = append(out, cur.String())
+				cur.Reset()
+				have = false
+			}
+		default:
+			cur.WriteByte(c)
+			have = true
+		}
+	}
+	if have {
+		out = append(out, cur.String())
+	}
+	return out
+}
+
+// jumpTarget returns the chain or target a rule spec jumps (-j) or goes
+// (-g) to, or "".
+func jumpTarget(spec string) string {
+	t := tokens(spec)
+	target := ""
+	for i := 0; i < len(t)-1; i++ {
+		switch t[i] {
+		case "--comment":
+			i++ // its argument is free text
+		case "-j", "--jump", "-g", "--goto":
+			target = t[i+1]
+			i++
+		}
+	}
+	return target
+}
+
+func owned(name string) bool { return strings.HasPrefix(name, firewall.ChainPrefix) }
+
+// savedTable is one table of an iptables-save dump, reduced to what the
+// applier owns: its chains, and its rules in other chains (hooks).
+type savedTable struct {
+	chains map[string][]string // owned chain -> rule specs, in order
+	order  []string            // owned chains in the order of the dump
+	hooks  map[string]*hookState
+	all    map[string]bool // every chain of the table (built-in and foreign too)
+}
+
+// hookState is what Bulwark has in one chain it does not own: the rules
+// that jump to its chains, in kernel order, and whether they are exactly
+// the first rules of that chain.
+type hookState struct {
+	specs []string
+	top   bool
+}
+
+// parseSave parses the output of "iptables-save -t <table>".
+func parseSave(out []byte, table firewall.Table) (*savedTable, error) {
+	st := &savedTable{chains: map[string][]string{}, hooks: map[string]*hookState{}, all: map[string]bool{}}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
+	in := false
+	pos := map[string]int{} // rules seen so far per foreign chain
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "" || line[0] == '#':
+		case line[0] == '*':
+			in = line[1:] == string(table)
+		case !in:
+		case line == "COMMIT":
+			in = false
+		case line[0] == ':':
+			name, _, _ := strings.Cut(line[1:], " ")
+			st.all[name] = true
+			if owned(name) {
+				if _, ok := st.chains[name]; !ok {
+					st.chains[name] = nil
+					st.order = append(st.order, name)
+				}
+			}
+		case strings.HasPrefix(line, "-A "):
+			chain, spec, _ := strings.Cut(line[3:], " ")
+			if owned(chain) {
+				if _, ok := st.chains[chain]; !ok {
+					st.order = append(st.order, chain)
+				}
+				st.chains[chain] = append(st.chains[chain], spec)
+				continue
+			}
+			st.all[chain] = true
+			n := pos[chain]
+			pos[chain] = n + 1
+			if t := jumpTarget(spec); owned(t) {
+				h := st.hooks[chain]
+				if h == nil {
+					h = &hookState{top: true}
+					st.hooks[chain] = h
+				}
+				if len(h.specs) != n {
+					h.top = false // a foreign rule sits above one of ours
+				}
+				h.specs = append(h.specs, spec)
+			}
+		default:
+			return nil, fmt.Errorf("iptables-save: unexpected line %q", line)
+		}
+	}
+	return st, sc.Err()
+}
