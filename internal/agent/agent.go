@@ -43,6 +43,7 @@ type Config struct {
 	Client     *gophercloud.ServiceClient // the network endpoint (root URL)
 	Applier    Applier
 	Devices    Devices
+	Pruner     Pruner // nil: connections are not ended on rule removal
 	Log        *slog.Logger
 	Heartbeat  time.Duration // default 30 s
 	WatchWait  time.Duration // long-poll timeout, default 25 s
@@ -131,9 +132,21 @@ func (a *Agent) SyncOnce(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("agent: read zones: %w", err)
 	}
-	rs := firewall.Compile(snap.HostState(a.cfg.Host, zones))
+	hs := snap.HostState(a.cfg.Host, zones)
+	rs := firewall.Compile(hs)
+	before := writes(a.cfg.Applier)
 	if err := a.cfg.Applier.Apply(ctx, rs); err != nil {
 		return 0, fmt.Errorf("agent: apply: %w", err)
+	}
+	if a.cfg.Pruner != nil && (before < 0 || writes(a.cfg.Applier) != before) {
+		if zones, err = a.cfg.Applier.Zones(ctx); err == nil {
+			n, err := a.cfg.Pruner.Prune(ctx, keepFunc(hs, rs, zones))
+			if err != nil {
+				a.cfg.Log.Warn("ending disallowed connections failed", "err", err)
+			} else if n > 0 {
+				a.cfg.Log.Info("ended connections the new rules no longer allow", "count", n)
+			}
+		}
 	}
 	a.reportStatus(ctx, snap)
 	return snap.Revision, nil
