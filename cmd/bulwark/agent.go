@@ -62,7 +62,7 @@ against a noauth server --server is all it needs.`,
 				return fmt.Errorf("refusing to run: %w", brnf)
 			}
 			a := agent.New(agent.Config{Host: host, Client: client, Applier: ap, Devices: devices, Log: log,
-				Pruner: &iptables.Conntrack{NetNS: netns},
+				Pruner:  &iptables.Conntrack{NetNS: netns},
 				Configs: map[string]any{"backend": backend, "br_netfilter": brnf == nil, "netns": netns}})
 			if once {
 				rev, err := a.SyncOnce(ctx)
