@@ -120,3 +120,18 @@ type netnsDevices string
 func (n netnsDevices) Exists(name string) bool {
 	return exec.Command("ip", "-n", string(n), "link", "show", "dev", name).Run() == nil
 }
+
+// Bridge reads "master BRIDGE" from ip link's answer.
+func (n netnsDevices) Bridge(name string) string {
+	out, err := exec.Command("ip", "-n", string(n), "-o", "link", "show", "dev", name).Output()
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(out))
+	for i := 0; i+1 < len(f); i++ {
+		if f[i] == "master" {
+			return f[i+1]
+		}
+	}
+	return ""
+}

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -32,9 +33,13 @@ type Applier interface {
 	Zones(ctx context.Context) (map[string]uint16, error)
 }
 
-// Devices reports which VM-facing devices exist on this host.
+// Devices reports which VM-facing devices exist on this host and which
+// bridge each is plugged into.
 type Devices interface {
 	Exists(name string) bool
+	// Bridge returns the bridge a device is enslaved to ("" if none or
+	// unknown).
+	Bridge(name string) string
 }
 
 // Config configures an Agent.
@@ -94,9 +99,9 @@ type SnapshotAddrs struct {
 
 // HostState turns a snapshot into the compiler's input. Members come from
 // the server (which sees ports on every host), not from the local ports.
-func (s *Snapshot) HostState(host string, zones map[string]uint16) *firewall.HostState {
+func (s *Snapshot) HostState(host string, zones map[string]uint16, bridges map[string]string) *firewall.HostState {
 	inv := &firewall.Inventory{Ports: s.Ports, SecurityGroups: s.SecurityGroups, AddressGroups: s.AddressGroups}
-	h := firewall.BuildHostState(host, inv, nil, zones)
+	h := firewall.BuildHostState(host, inv, bridges, zones)
 	for id, m := range s.RemoteGroups {
 		h.Members[id] = append(append([]string{}, m.IPv4...), m.IPv6...)
 	}
@@ -132,7 +137,7 @@ func (a *Agent) SyncOnce(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("agent: read zones: %w", err)
 	}
-	hs := snap.HostState(a.cfg.Host, zones)
+	hs := snap.HostState(a.cfg.Host, zones, a.bridges(snap))
 	rs := firewall.Compile(hs)
 	before := writes(a.cfg.Applier)
 	if err := a.cfg.Applier.Apply(ctx, rs); err != nil {
@@ -150,6 +155,24 @@ func (a *Agent) SyncOnce(ctx context.Context) (int64, error) {
 	}
 	a.reportStatus(ctx, snap)
 	return snap.Revision, nil
+}
+
+// bridges finds, per network, the bridge its local tap devices are
+// plugged into (the raw table's zone rules match on it).
+func (a *Agent) bridges(snap *Snapshot) map[string]string {
+	out := map[string]string{}
+	if a.cfg.Devices == nil {
+		return out
+	}
+	for _, p := range snap.Ports {
+		if _, done := out[p.NetworkID]; done {
+			continue
+		}
+		if br := a.cfg.Devices.Bridge(firewall.DeviceName(p.ID)); br != "" {
+			out[p.NetworkID] = br
+		}
+	}
+	return out
 }
 
 // reportStatus marks ports ACTIVE once their rules are in place and their
@@ -257,6 +280,15 @@ type SysDevices struct{}
 func (SysDevices) Exists(name string) bool {
 	_, err := os.Stat("/sys/class/net/" + name)
 	return err == nil
+}
+
+// Bridge implements Devices.
+func (SysDevices) Bridge(name string) string {
+	target, err := os.Readlink("/sys/class/net/" + name + "/master")
+	if err != nil {
+		return ""
+	}
+	return filepath.Base(target)
 }
 
 // BridgeNetfilter reports whether bridged IPv4 and IPv6 traffic is passed
