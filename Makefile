@@ -6,7 +6,7 @@ FUZZTIME ?= 10s
 LISTEN ?= 127.0.0.1:9696
 DB ?= sqlite:./var/bulwark.db
 
-.PHONY: all build run test unit fuzz vet bench-api clean
+.PHONY: all build run test unit fuzz vet bench-api bench-agent clean
 
 all: build
 
@@ -40,6 +40,10 @@ fuzz:
 # API throughput/latency against Neutron's recorded numbers (see docs/benchmarks.md).
 bench-api: build
 	bash scripts/bench-api.sh
+
+# Agent dataplane (compiler + applier in a scratch netns) vs the iptables floor and Neutron (docs/benchmarks.md).
+bench-agent: build
+	bash scripts/bench-agent.sh
 
 clean:
 	rm -rf bin
