@@ -16,7 +16,7 @@ fi
 # OpenStack CLIs are what internal/e2e drives against a live server (it
 # skips without them, and fails in CI).
 need=()
-for pkg_cmd in curl:curl python3-openstackclient:openstack python3-neutronclient:neutron iptables:iptables ipset:ipset netcat-openbsd:nc iputils-ping:ping; do
+for pkg_cmd in curl:curl python3-openstackclient:openstack python3-neutronclient:neutron iptables:iptables ipset:ipset netcat-openbsd:nc iputils-ping:ping iproute2:ip kmod:modprobe; do
   pkg=${pkg_cmd%%:*} cmd=${pkg_cmd##*:}
   if command -v dpkg-query >/dev/null; then
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -qx 'install ok installed' && continue
@@ -33,6 +33,12 @@ if [ ${#need[@]} -gt 0 ]; then
   else
     echo "setup: missing ${need[*]} (run as root to install)" >&2
   fi
+fi
+
+# The dataplane tests filter bridged traffic, which needs br_netfilter
+# (a module load; nothing in the root namespace's firewall is touched).
+if [ "$(id -u)" = 0 ] && [ ! -e /proc/sys/net/bridge/bridge-nf-call-iptables ]; then
+  modprobe br_netfilter 2>/dev/null || echo "setup: br_netfilter could not be loaded; the dataplane packet tests will skip" >&2
 fi
 
 go mod download
