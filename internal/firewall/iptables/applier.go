@@ -413,58 +413,24 @@ func (a *Applier) apply(ctx context.Context, w *want) error {
 	}
 	ks.sets = nextSets
 
-	// 2. One transaction per family. The families are independent
-	// tables, so their restores run side by side: on nf_tables each one
-	// pays for fetching its whole table, and doing both at once halves
-	// the wall time of a change that touches both.
-	type famPlan struct {
-		fam   firewall.Family
-		input []byte
-		next  map[firewall.Table]*tableState
-		lines int
-		err   error
-	}
-	var plans []*famPlan
+	// 2. One transaction per family.
 	for _, fam := range a.families() {
 		var buf bytes.Buffer
-		fp := &famPlan{fam: fam, next: map[firewall.Table]*tableState{}}
+		next := map[firewall.Table]*tableState{}
+		lines := 0
 		for _, tbl := range tables {
 			ts, n := planTable(&buf, tbl, ks.tables[fam][tbl], w.tables[fam][tbl])
-			fp.next[tbl] = ts
-			fp.lines += n
+			next[tbl] = ts
+			lines += n
 		}
-		fp.input = buf.Bytes()
-		plans = append(plans, fp)
-	}
-	var wg sync.WaitGroup
-	for _, fp := range plans {
-		if len(fp.input) == 0 {
-			continue
+		if buf.Len() > 0 {
+			if err := a.restore(ctx, fam, buf.Bytes()); err != nil {
+				return err
+			}
+			a.stats.RestoreLines += lines
+			a.logf("iptables: applied", "family", int(fam), "lines", lines)
 		}
-		a.stats.Restores++
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fp.err = a.restoreInput(ctx, fp.fam, fp.input)
-		}()
-	}
-	wg.Wait()
-	var errs []error
-	for _, fp := range plans {
-		if fp.err != nil {
-			errs = append(errs, fp.err)
-			continue
-		}
-		if len(fp.input) > 0 {
-			a.stats.RestoreLines += fp.lines
-			a.logf("iptables: applied", "family", int(fp.fam), "lines", fp.lines)
-		}
-		ks.tables[fp.fam] = fp.next
-	}
-	if len(errs) > 0 {
-		// The caller drops the whole cache on error, so the family that
-		// did succeed is re-read, not trusted, at the next Apply.
-		return errors.Join(errs...)
+		ks.tables[fam] = next
 	}
 
 	// 3. Sets nothing references any more.
@@ -500,12 +466,6 @@ func (a *Applier) setRestore(ctx context.Context, script []byte) error {
 
 func (a *Applier) restore(ctx context.Context, fam firewall.Family, input []byte) error {
 	a.stats.Restores++
-	return a.restoreInput(ctx, fam, input)
-}
-
-// restoreInput runs one restore; it touches no Applier state, so two
-// families may run at once.
-func (a *Applier) restoreInput(ctx context.Context, fam firewall.Family, input []byte) error {
 	if _, err := a.exec()(ctx, input, restoreCmd(fam), "-w", "5", "--noflush"); err != nil {
 		return withLine(fmt.Errorf("IPv%d: %w", fam, err), input)
 	}
