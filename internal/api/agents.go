@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/bulwark-net/bulwark/internal/apierr"
@@ -22,22 +21,10 @@ func (s *Server) agents(w http.ResponseWriter, r *http.Request, c policy.Caller,
 	switch {
 	case len(seg) == 0 && r.Method == http.MethodGet:
 		q := r.URL.Query()
-		p := service.ListParams{Filters: map[string][]string{}, SortKeys: q["sort_key"], SortDirs: q["sort_dir"], Marker: q.Get("marker")}
-		for k, v := range q {
-			if !reserved[k] {
-				p.Filters[k] = v
-			}
-		}
-		if l := q.Get("limit"); l != "" {
-			n, err := strconv.Atoi(l)
-			if err != nil || n < 0 {
-				s.writeError(w, apierr.BadRequest("Bad limit request: Limit must be an integer 0 or greater and not '%s'", l))
-				return
-			}
-			p.Limit = n
-		}
-		if pr := q.Get("page_reverse"); pr != "" {
-			p.PageReverse = strings.EqualFold(pr, "true") || pr == "1"
+		p, err := listParams(q)
+		if err != nil {
+			s.writeError(w, err)
+			return
 		}
 		res, err := s.svc.ListAgents(ctx, c, p)
 		if err != nil {

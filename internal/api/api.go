@@ -440,8 +440,9 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, c policy.Caller,
 // reserved query keys that are not attribute filters.
 var reserved = map[string]bool{"fields": true, "sort_key": true, "sort_dir": true, "limit": true, "marker": true, "page_reverse": true}
 
-func (s *Server) list(w http.ResponseWriter, r *http.Request, c policy.Caller, col collection) {
-	q := r.URL.Query()
+// listParams splits a collection GET's query into filters and the
+// sorting/paging parameters.
+func listParams(q url.Values) (service.ListParams, error) {
 	p := service.ListParams{Filters: map[string][]string{}, SortKeys: q["sort_key"], SortDirs: q["sort_dir"], Marker: q.Get("marker")}
 	for k, v := range q {
 		if !reserved[k] {
@@ -451,13 +452,22 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, c policy.Caller, c
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 0 {
-			s.writeError(w, apierr.BadRequest("Bad limit request: Limit must be an integer 0 or greater and not '%s'", l))
-			return
+			return p, apierr.BadRequest("Bad limit request: Limit must be an integer 0 or greater and not '%s'", l)
 		}
 		p.Limit = n
 	}
 	if pr := q.Get("page_reverse"); pr != "" {
 		p.PageReverse = strings.EqualFold(pr, "true") || pr == "1"
+	}
+	return p, nil
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request, c policy.Caller, col collection) {
+	q := r.URL.Query()
+	p, err := listParams(q)
+	if err != nil {
+		s.writeError(w, err)
+		return
 	}
 	if col.table == store.SecurityGroups {
 		if err := s.svc.EnsureDefaultGroup(r.Context(), c.ProjectID); err != nil {

@@ -157,7 +157,7 @@ func ParseSave(text string) (map[Table]*TableRules, error) {
 
 // ParseRule reads one "-A chain ..." line as iptables-save prints it.
 func ParseRule(line string) (string, Rule, error) {
-	toks, err := splitArgs(line)
+	toks, err := SplitArgs(line)
 	if err != nil {
 		return "", Rule{}, err
 	}
@@ -191,10 +191,10 @@ func ParseRule(line string) (string, Rule, error) {
 	return chain, r, nil
 }
 
-// splitArgs splits a rule line into arguments as iptables-restore does:
+// SplitArgs splits a rule line into arguments as iptables-restore does:
 // whitespace-separated, double quotes group, backslash escapes inside
 // quotes.
-func splitArgs(s string) ([]string, error) {
+func SplitArgs(s string) ([]string, error) {
 	var out []string
 	var cur strings.Builder
 	inQuote, have := false, false
@@ -478,7 +478,7 @@ func hasPorts(proto int) bool {
 
 // parseMatch parses match options (no comment, no target).
 func parseMatch(s string) (*matcher, error) {
-	toks, err := splitArgs(s)
+	toks, err := SplitArgs(s)
 	if err != nil {
 		return nil, err
 	}

@@ -24,9 +24,9 @@ func TestQuoteComment(t *testing.T) {
 			t.Errorf("QuoteComment(%q) = %s, want %s", c.in, got, c.want)
 		}
 		// What iptables-restore reads back is the original.
-		toks, err := splitArgs("x " + QuoteComment(c.in))
+		toks, err := SplitArgs("x " + QuoteComment(c.in))
 		if err != nil || len(toks) != 2 || toks[1] != c.in {
-			t.Errorf("splitArgs(%s) = %q, %v", QuoteComment(c.in), toks, err)
+			t.Errorf("SplitArgs(%s) = %q, %v", QuoteComment(c.in), toks, err)
 		}
 	}
 }

@@ -92,34 +92,12 @@ func RuleLine(chain string, r firewall.Rule) string {
 }
 
 // tokens splits an iptables-save rule spec into arguments the way
-// iptables-restore does: spaces separate, double quotes group, a backslash
-// escapes the next character inside quotes.
+// iptables-restore does (firewall.SplitArgs); an unterminated quote keeps
+// what was read.
 func tokens(spec string) []string {
-	var out []string
-	var cur strings.Builder
-	inQuote, have := false, false
-	for i := 0; i < len(spec); i++ {
-		c := spec[i]
-		switch {
-		case inQuote && c == '\\' && i+1 < len(spec):
-			i++
-			cur.WriteByte(spec[i])
-		case c == '"':
-			inQuote = !inQuote
-			have = true
-		case c == ' ' && !inQuote:
-			if have {
-				out = append(out, cur.String())
-				cur.Reset()
-				have = false
-			}
-		default:
-			cur.WriteByte(c)
-			have = true
-		}
-	}
-	if have {
-		out = append(out, cur.String())
+	out, err := firewall.SplitArgs(spec)
+	if err != nil {
+		out, _ = firewall.SplitArgs(spec + `"`)
 	}
 	return out
 }
