@@ -20,32 +20,10 @@ import (
 // correctly, but after a restart the applier sees it as changed and
 // rewrites its chain once (atomically); Applier.Drift reports such rules.
 
-// quote renders a string argument exactly as iptables-save does
-// (libxtables' xtables_save_string): bare when it is non-empty and made
-// only of [A-Za-z0-9_-], otherwise in double quotes with ", \ and '
-// escaped by a backslash.
-func quote(s string) string {
-	bare := s != ""
-	for i := 0; i < len(s) && bare; i++ {
-		c := s[i]
-		bare = c == '_' || c == '-' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-	}
-	if bare {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s) + 2)
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '"', '\\', '\'':
-			b.WriteByte('\\')
-		}
-		b.WriteByte(s[i])
-	}
-	b.WriteByte('"')
-	return b.String()
-}
+// quote renders a comment exactly as iptables-save does; the compiler's
+// renderer and the applier must agree byte for byte, so both use one
+// function.
+func quote(s string) string { return firewall.QuoteComment(s) }
 
 // RuleSpec is a rule as iptables-save prints it after "-A <chain> ".
 func RuleSpec(r firewall.Rule) string {
