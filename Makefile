@@ -5,6 +5,7 @@ GO ?= go
 FUZZTIME ?= 10s
 LISTEN ?= 127.0.0.1:9696
 DB ?= sqlite:./var/bulwark.db
+AUTH ?= keystone
 
 .PHONY: all build run test unit fuzz vet bench-api bench-agent clean
 
@@ -14,10 +15,11 @@ build:
 	@scripts/setup.sh
 	$(GO) build -o bin/bulwark ./cmd/bulwark
 
-# Build and serve the API on 127.0.0.1:9696 with its data in ./var.
+# Build and serve the API on 127.0.0.1:9696 with its data in ./var
+# (AUTH=noauth for a server that trusts every request as admin).
 run: build
 	mkdir -p var
-	./bin/bulwark server --listen $(LISTEN) --db $(DB) --auth noauth
+	./bin/bulwark server --listen $(LISTEN) --db $(DB) --auth $(AUTH)
 
 # Every test: vet, unit + API + store tests, then a short seeded fuzz run.
 test: build vet unit fuzz
