@@ -16,7 +16,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serverCmd(), agentCmd())
+	root.AddCommand(serverCmd(), agentCmd(), traceCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "bulwark:", err)
 		os.Exit(1)
