@@ -88,11 +88,10 @@ against a noauth server --server is all it needs.`,
 // talks to a noauth server.
 func networkClient(ctx context.Context, server string) (*gophercloud.ServiceClient, error) {
 	if os.Getenv("OS_AUTH_URL") != "" {
-		opts, err := openstack.AuthOptionsFromEnv()
+		opts, err := authOptionsFromEnv()
 		if err != nil {
-			return nil, fmt.Errorf("credentials from OS_*: %w", err)
+			return nil, err
 		}
-		opts.AllowReauth = true // renew the token before it expires
 		provider, err := openstack.AuthenticatedClient(ctx, opts)
 		if err != nil {
 			return nil, fmt.Errorf("authenticate: %w", err)
@@ -113,6 +112,48 @@ func networkClient(ctx context.Context, server string) (*gophercloud.ServiceClie
 	base := strings.TrimRight(server, "/") + "/"
 	provider := &gophercloud.ProviderClient{HTTPClient: http.Client{Timeout: 90 * time.Second}}
 	return &gophercloud.ServiceClient{ProviderClient: provider, Endpoint: base, ResourceBase: base + "v2.0/"}, nil
+}
+
+// authOptionsFromEnv reads the variables an openrc sets, including the
+// user and project domains (gophercloud's own reader knows only
+// OS_DOMAIN_*).
+func authOptionsFromEnv() (gophercloud.AuthOptions, error) {
+	env := func(names ...string) string {
+		for _, n := range names {
+			if v := os.Getenv(n); v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	ao := gophercloud.AuthOptions{
+		IdentityEndpoint: env("OS_AUTH_URL"),
+		Username:         env("OS_USERNAME"),
+		UserID:           env("OS_USER_ID", "OS_USERID"),
+		Password:         env("OS_PASSWORD"),
+		DomainName:       env("OS_USER_DOMAIN_NAME", "OS_DOMAIN_NAME"),
+		DomainID:         env("OS_USER_DOMAIN_ID", "OS_DOMAIN_ID"),
+		AllowReauth:      true, // renew the token before it expires
+	}
+	if ao.Username == "" && ao.UserID == "" {
+		return ao, fmt.Errorf("credentials from OS_*: OS_USERNAME or OS_USER_ID is needed")
+	}
+	if ao.Password == "" {
+		return ao, fmt.Errorf("credentials from OS_*: OS_PASSWORD is needed")
+	}
+	if ao.Username != "" && ao.DomainName == "" && ao.DomainID == "" {
+		ao.DomainID = "default"
+	}
+	scope := &gophercloud.AuthScope{ProjectID: env("OS_PROJECT_ID", "OS_TENANT_ID"), ProjectName: env("OS_PROJECT_NAME", "OS_TENANT_NAME"),
+		DomainName: env("OS_PROJECT_DOMAIN_NAME"), DomainID: env("OS_PROJECT_DOMAIN_ID")}
+	if scope.ProjectID == "" && scope.ProjectName == "" {
+		return ao, fmt.Errorf("credentials from OS_*: OS_PROJECT_NAME or OS_PROJECT_ID is needed (an admin project)")
+	}
+	if scope.ProjectName != "" && scope.DomainName == "" && scope.DomainID == "" {
+		scope.DomainName, scope.DomainID = ao.DomainName, ao.DomainID
+	}
+	ao.Scope = scope
+	return ao, nil
 }
 
 type netnsDevices string
