@@ -1,6 +1,6 @@
 // Command agent is the dataplane benchmark behind `make bench-agent`: the
 // Neutron anchor workload (../shared/anchors/neutron-iptables, models.py
-// bench_model) through Bulwark's compiler (firewall.Compile) and applier
+// bench_model) through Bulwark's compiler (firewall.Compiler) and applier
 // (iptables.Applier) into scratch network namespaces, next to the floor
 // (plain iptables-restore of the same rendered ruleset into a fresh
 // namespace, and a one-line --noflush change) measured in the same run,
@@ -236,10 +236,11 @@ func runAgent(n, reps int, dir string) error {
 	h := benchState(n)
 
 	var last *firewall.Ruleset
+	var comp firewall.Compiler // memoizing: reuses unchanged chains across steps
 	step := func(op string) error {
 		rec.calls = nil
 		t := time.Now()
-		rs := firewall.Compile(h)
+		rs := comp.Compile(h)
 		tc := time.Since(t)
 		if err := ap.Apply(ctx, rs); err != nil {
 			return fmt.Errorf("%s: %w", op, err)

@@ -62,6 +62,9 @@ type Agent struct {
 	revision int64
 	status   map[string]string // port id -> status last reported
 	started  time.Time
+	// compiler is kept across syncs: it reuses the chains of everything
+	// that did not change.
+	compiler firewall.Compiler
 }
 
 // New returns an Agent.
@@ -138,7 +141,7 @@ func (a *Agent) SyncOnce(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("agent: read zones: %w", err)
 	}
 	hs := snap.HostState(a.cfg.Host, zones, a.bridges(snap))
-	rs := firewall.Compile(hs)
+	rs := a.compiler.Compile(hs)
 	before := writes(a.cfg.Applier)
 	if err := a.cfg.Applier.Apply(ctx, rs); err != nil {
 		return 0, fmt.Errorf("agent: apply: %w", err)

@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"net"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -176,6 +177,12 @@ type compiler struct {
 	setNames          map[string]string // "g|<id>" or "a|<id>" -> id part of the set name
 	failClosed        map[string]bool   // port id -> render as drop-all
 	chainNames        map[string]string // cache of group chain names
+	// memo is the memoizing Compiler this run reuses chains from (nil
+	// for the pure Compile); recWarn and recSets capture the side
+	// effects of a memoized piece so that a reuse can replay them.
+	memo    *Compiler
+	recWarn *[]string
+	recSets *[]setRef
 }
 
 // uniqueKeys maps each id to the part of a name derived from it: its first
@@ -204,7 +211,13 @@ func uniqueKeys(ids []string, n int) map[string]string {
 }
 
 func (c *compiler) warn(format string, args ...any) {
-	w := fmt.Sprintf(format, args...)
+	c.addWarning(fmt.Sprintf(format, args...))
+}
+
+func (c *compiler) addWarning(w string) {
+	if c.recWarn != nil {
+		*c.recWarn = append(*c.recWarn, w)
+	}
 	for _, x := range c.rs.Warnings {
 		if x == w {
 			return
@@ -239,11 +252,11 @@ func (c *compiler) run() {
 			}
 		}
 	}
-	sort.SliceStable(c.ports, func(i, j int) bool {
-		if a, b := c.ports[i].Dev(), c.ports[j].Dev(); a != b {
-			return a < b
+	slices.SortStableFunc(c.ports, func(a, b *Port) int {
+		if c := strings.Compare(a.Dev(), b.Dev()); c != 0 {
+			return c
 		}
-		return c.ports[i].ID < c.ports[j].ID
+		return strings.Compare(a.ID, b.ID)
 	})
 	var portIDs []string
 	for _, p := range c.ports {
@@ -305,9 +318,29 @@ func (c *compiler) run() {
 	for _, f := range []Family{IPv4, IPv6} {
 		for _, t := range []Table{Filter, Raw} {
 			tr := c.rs.Tables[f][t]
-			sort.SliceStable(tr.Chains, func(i, j int) bool { return tr.Chains[i].Name < tr.Chains[j].Name })
+			tr.Chains = sortChains(tr.Chains)
 		}
 	}
+}
+
+// sortChains returns the chains sorted by name, stably: it sorts
+// indices (ties broken by position), then moves each chain once.
+func sortChains(chains []Chain) []Chain {
+	idx := make([]int, len(chains))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int {
+		if c := strings.Compare(chains[a].Name, chains[b].Name); c != 0 {
+			return c
+		}
+		return a - b
+	})
+	out := make([]Chain, len(chains))
+	for i, j := range idx {
+		out[i] = chains[j]
+	}
+	return out
 }
 
 // zones allocates one conntrack zone per network with filtered ports:
@@ -387,7 +420,7 @@ func (c *compiler) raw(f Family, zones map[string]uint16) {
 		zone.Rules = append(zone.Rules, Rule{Match: "-i " + br, Target: "CT --zone " + z, Comment: comment(CommentZone, id)})
 		out.Rules = append(out.Rules, Rule{Match: "-o " + br, Target: "CT --zone " + z, Comment: comment(CommentZone, id)})
 	}
-	t.Chains = append(t.Chains, notrack, zone, out)
+	t.Chains = append(t.Chains, c.memoChain(f, Raw, notrack), c.memoChain(f, Raw, zone), c.memoChain(f, Raw, out))
 }
 
 func hex(v uint32) string { return "0x" + strconv.FormatUint(uint64(v), 16) }
@@ -451,13 +484,13 @@ func (c *compiler) filter(f Family, groups []string) {
 		from.Rules = append(from.Rules, Rule{Match: "-m physdev --physdev-in " + dev, Target: out, Goto: true, Comment: jc})
 		to.Rules = append(to.Rules, Rule{Match: "-m physdev --physdev-out " + dev, Target: in, Goto: true, Comment: jc})
 		input.Rules = append(input.Rules, Rule{Match: "-m physdev --physdev-in " + dev, Target: out, Goto: true, Comment: jc})
-		t.Chains = append(t.Chains, c.portChains(p, f)...)
+		t.Chains = append(t.Chains, c.memoPortChains(p, f)...)
 	}
-	t.Chains = append(t.Chains, from, to, input)
+	t.Chains = append(t.Chains, c.memoChain(f, Filter, from), c.memoChain(f, Filter, to), c.memoChain(f, Filter, input))
 	for _, id := range groups {
 		g := c.h.Groups[id]
 		for _, dir := range []string{"ingress", "egress"} {
-			t.Chains = append(t.Chains, c.groupChain(g, dir, f))
+			t.Chains = append(t.Chains, c.memoGroupChain(g, dir, f))
 		}
 	}
 }
@@ -824,12 +857,12 @@ func (c *compiler) ruleMatch(r *model.SecurityGroupRule, f Family) (string, erro
 	}
 	if r.RemoteGroupID != nil && *r.RemoteGroupID != "" {
 		name := GroupSetName(c.setNames["g|"+*r.RemoteGroupID], f)
-		c.sets[name] = setRef{name: name, f: f, id: *r.RemoteGroupID}
+		c.addSet(setRef{name: name, f: f, id: *r.RemoteGroupID})
 		parts = append(parts, "-m", "set", "--match-set", name, setDir)
 	}
 	if r.RemoteAddressGroupID != nil && *r.RemoteAddressGroupID != "" {
 		name := AddressGroupSetName(c.setNames["a|"+*r.RemoteAddressGroupID], f)
-		c.sets[name] = setRef{name: name, f: f, id: *r.RemoteAddressGroupID, address: true}
+		c.addSet(setRef{name: name, f: f, id: *r.RemoteAddressGroupID, address: true})
 		parts = append(parts, "-m", "set", "--match-set", name, setDir)
 	}
 	return strings.Join(parts, " "), nil
@@ -841,10 +874,21 @@ func (c *compiler) ruleMatch(r *model.SecurityGroupRule, f Family) (string, erro
 func (c *compiler) buildSets() {
 	for _, name := range sortedKeys(c.sets) {
 		ref := c.sets[name]
-		src, what := c.h.Members[ref.id], "remote group"
+		src := c.h.Members[ref.id]
 		if ref.address {
-			src, what = c.h.AddressGroups[ref.id], "address group"
+			src = c.h.AddressGroups[ref.id]
 		}
+		c.rs.Sets = append(c.rs.Sets, c.memoSet(ref, src))
+	}
+}
+
+// buildSet computes one set from its source addresses.
+func (c *compiler) buildSet(ref setRef, src []string) IPSet {
+	name, what := ref.name, "remote group"
+	if ref.address {
+		what = "address group"
+	}
+	{
 		seen := map[netip.Prefix]bool{}
 		var members []netip.Prefix
 		add := func(p netip.Prefix) {
@@ -889,6 +933,6 @@ func (c *compiler) buildSets() {
 		for _, m := range members {
 			set.Members = append(set.Members, prefixText(m))
 		}
-		c.rs.Sets = append(c.rs.Sets, set)
+		return set
 	}
 }

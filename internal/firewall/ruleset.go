@@ -99,6 +99,12 @@ type Ruleset struct {
 	// Ports says how each port bound to this host was rendered, in device
 	// order: its chains, zone and mode.
 	Ports []PortInfo
+	// ImmutableRules promises that no chain's Rules slice (nor any set's
+	// Members) is ever modified once the ruleset is built, so that an
+	// applier may take a slice it has already written (same backing array
+	// and length) as unchanged without comparing it. Compiler.Compile sets
+	// it; leave it false for a ruleset you edit in place.
+	ImmutableRules bool
 }
 
 // PortInfo describes how one port was rendered.

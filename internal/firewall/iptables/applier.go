@@ -77,6 +77,27 @@ type Applier struct {
 	state   *kernelState
 	stats   Stats
 	setMemo map[string]setMemo
+	// chainMemo remembers, for a ruleset with ImmutableRules, each chain's
+	// Rules slice as validated and the owned chains it jumps to.
+	chainMemo map[chainKey]chainMemo
+}
+
+type chainKey struct {
+	fam  firewall.Family
+	tbl  firewall.Table
+	name string
+}
+
+type chainMemo struct {
+	src     []firewall.Rule
+	targets []string
+}
+
+// sameRules reports whether two rule slices are the same slice: same
+// backing array and length (a ruleset with ImmutableRules promises that
+// such a slice still holds the same rules).
+func sameRules(a, b []firewall.Rule) bool {
+	return len(a) == len(b) && len(a) > 0 && &a[0] == &b[0]
 }
 
 type setMemo struct {
@@ -120,10 +141,12 @@ type tableState struct {
 
 // chainState is one owned chain. rules is set once the applier knows the
 // chain holds exactly those rules (it wrote them, or compared them);
-// otherwise specs holds the chain as iptables-save printed it.
+// otherwise specs holds the chain as iptables-save printed it. src is the
+// desired Rules slice (of a ruleset with ImmutableRules) rules equals.
 type chainState struct {
 	rules []firewall.Rule
 	specs []string
+	src   []firewall.Rule
 }
 
 func (c *chainState) len() int {
@@ -202,6 +225,9 @@ type wantTable struct {
 	chains    []firewall.Chain
 	hooks     map[string][]string // chain -> hook specs in order
 	hookOrder []string
+	// immutable: chains come from a ruleset with ImmutableRules, so a
+	// chain whose Rules slice is the one last written is unchanged.
+	immutable bool
 }
 
 type want struct {
@@ -282,10 +308,14 @@ func (a *Applier) validate(rs *firewall.Ruleset) (*want, error) {
 			}
 		}
 	}
+	var cmemo map[chainKey]chainMemo
+	if rs.ImmutableRules {
+		cmemo = make(map[chainKey]chainMemo, len(a.chainMemo))
+	}
 	for _, fam := range a.families() {
 		w.tables[fam] = map[firewall.Table]*wantTable{}
 		for _, tbl := range tables {
-			wt := &wantTable{hooks: map[string][]string{}}
+			wt := &wantTable{hooks: map[string][]string{}, immutable: rs.ImmutableRules}
 			w.tables[fam][tbl] = wt
 			tr := rs.Tables[fam][tbl]
 			if tr == nil {
@@ -302,29 +332,54 @@ func (a *Applier) validate(rs *firewall.Ruleset) (*want, error) {
 				}
 				declared[c.Name] = true
 			}
-			checkRule := func(chain string, r firewall.Rule) error {
+			undeclared := func(chain, t string) error {
+				return fmt.Errorf("%s: chain %s jumps to %s, which the ruleset does not declare", where, chain, t)
+			}
+			// checkRule returns the owned chain the rule jumps to, if any.
+			checkRule := func(chain string, r firewall.Rule) (string, error) {
 				if hasBreak(r.Match) || hasBreak(r.Target) || hasBreak(r.Comment) {
-					return fmt.Errorf("%s: chain %s: rule %q contains a line break", where, chain, RuleSpec(r))
+					return "", fmt.Errorf("%s: chain %s: rule %q contains a line break", where, chain, RuleSpec(r))
 				}
 				if len(r.Comment) > 255 {
-					return fmt.Errorf("%s: chain %s: comment longer than 255 bytes", where, chain)
+					return "", fmt.Errorf("%s: chain %s: comment longer than 255 bytes", where, chain)
 				}
 				if r.Goto || strings.HasPrefix(strings.TrimLeft(r.Target, " "), firewall.ChainPrefix) {
 					t := targetName(r)
 					if !owned(t) {
-						return fmt.Errorf("%s: chain %s: goto %q: only Bulwark's own chains can be a goto target", where, chain, t)
+						return "", fmt.Errorf("%s: chain %s: goto %q: only Bulwark's own chains can be a goto target", where, chain, t)
 					}
 					if !declared[t] {
-						return fmt.Errorf("%s: chain %s jumps to %s, which the ruleset does not declare", where, chain, t)
+						return "", undeclared(chain, t)
 					}
+					return t, nil
 				}
-				return nil
+				return "", nil
 			}
 			for _, c := range tr.Chains {
+				k := chainKey{fam, tbl, c.Name}
+				if m, ok := a.chainMemo[k]; ok && cmemo != nil && sameRules(m.src, c.Rules) {
+					// Checked when first seen; only its jump targets
+					// depend on the rest of the ruleset.
+					for _, t := range m.targets {
+						if !declared[t] {
+							return nil, undeclared(c.Name, t)
+						}
+					}
+					cmemo[k] = m
+					continue
+				}
+				var targets []string
 				for _, r := range c.Rules {
-					if err := checkRule(c.Name, r); err != nil {
+					t, err := checkRule(c.Name, r)
+					if err != nil {
 						return nil, err
 					}
+					if t != "" && (len(targets) == 0 || targets[len(targets)-1] != t) {
+						targets = append(targets, t)
+					}
+				}
+				if cmemo != nil && len(c.Rules) > 0 {
+					cmemo[k] = chainMemo{src: c.Rules, targets: targets}
 				}
 			}
 			wt.chains = tr.Chains
@@ -332,7 +387,7 @@ func (a *Applier) validate(rs *firewall.Ruleset) (*want, error) {
 				if h.BuiltinChain == "" || owned(h.BuiltinChain) {
 					return nil, fmt.Errorf("%s: hook into %q: must be a chain Bulwark does not own", where, h.BuiltinChain)
 				}
-				if err := checkRule(h.BuiltinChain, h.Rule); err != nil {
+				if _, err := checkRule(h.BuiltinChain, h.Rule); err != nil {
 					return nil, err
 				}
 				if t := targetName(h.Rule); !owned(t) {
@@ -373,6 +428,7 @@ func (a *Applier) validate(rs *firewall.Ruleset) (*want, error) {
 		w.sets = append(w.sets, ws)
 	}
 	a.setMemo = memo
+	a.chainMemo = cmemo
 	return w, nil
 }
 
@@ -502,7 +558,14 @@ func planTable(b *bytes.Buffer, tbl firewall.Table, have *tableState, w *wantTab
 	for _, c := range w.chains {
 		wanted[c.Name] = true
 		cur := have.chains[c.Name]
+		if w.immutable && cur != nil && cur.rules != nil && sameRules(cur.src, c.Rules) {
+			next.chains[c.Name] = cur // the very slice last written: unchanged
+			continue
+		}
 		if cur != nil && cur.rules != nil && slices.Equal(cur.rules, c.Rules) {
+			if w.immutable {
+				cur.src = c.Rules
+			}
 			next.chains[c.Name] = cur // unchanged: not touched
 			continue
 		}
@@ -510,7 +573,11 @@ func planTable(b *bytes.Buffer, tbl firewall.Table, have *tableState, w *wantTab
 		if rules == nil {
 			rules = []firewall.Rule{}
 		}
-		next.chains[c.Name] = &chainState{rules: rules}
+		var src []firewall.Rule
+		if w.immutable {
+			src = c.Rules
+		}
+		next.chains[c.Name] = &chainState{rules: rules, src: src}
 		if cur == nil {
 			decl = append(decl, ":"+c.Name+" - [0:0]")
 			for _, r := range c.Rules {
