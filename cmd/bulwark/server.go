@@ -98,13 +98,7 @@ func runServer(parent context.Context, o serverOptions) error {
 		}
 		neutron := api.New(svc, identity.Authenticator{Svc: ids}, log)
 		keystone := identity.NewHandler(ids, o.publicURL, log)
-		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == "/v3" || strings.HasPrefix(r.URL.Path, "/v3/") {
-				keystone.ServeHTTP(w, r)
-				return
-			}
-			neutron.ServeHTTP(w, r)
-		})
+		handler = identity.Route(keystone, neutron)
 	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {

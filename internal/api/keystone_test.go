@@ -32,17 +32,6 @@ import (
 
 const kAdminPassword = "Adm1n-pw-5e2d8c0a"
 
-// keystoneRoute is the composite handler of cmd/bulwark/server.go.
-func keystoneRoute(keystone, neutron http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/v3" || strings.HasPrefix(r.URL.Path, "/v3/") {
-			keystone.ServeHTTP(w, r)
-			return
-		}
-		neutron.ServeHTTP(w, r)
-	})
-}
-
 type syncBuf struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -85,7 +74,7 @@ func newKeystoneEnv(t *testing.T) *kenv {
 	}
 	logs := &syncBuf{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h := keystoneRoute(identity.NewHandler(ids, "", log), api.New(service.New(st, service.DefaultConfig()), identity.Authenticator{Svc: ids}, log))
+	h := identity.Route(identity.NewHandler(ids, "", log), api.New(service.New(st, service.DefaultConfig()), identity.Authenticator{Svc: ids}, log))
 	k := &kenv{env: &env{t: t}, st: st, ids: ids, secrets: []string{kAdminPassword}}
 	e := k.env
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -33,18 +33,6 @@ var (
 	idRe        = regexp.MustCompile(`^[0-9a-f]{32}$`)
 )
 
-// route is the composite handler of cmd/bulwark/server.go: /v3 to the
-// identity service, everything else to the Networking API.
-func route(keystone, neutron http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/v3" || strings.HasPrefix(r.URL.Path, "/v3/") {
-			keystone.ServeHTTP(w, r)
-			return
-		}
-		neutron.ServeHTTP(w, r)
-	})
-}
-
 // lockedBuf is a log sink safe for the server's goroutines.
 type lockedBuf struct {
 	mu sync.Mutex
@@ -106,7 +94,7 @@ func newKEnv(t *testing.T, ttl time.Duration) *kenv {
 	log := slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	neutron := api.New(service.New(st, service.DefaultConfig()), identity.Authenticator{Svc: e.ids}, log)
 	keystone := identity.NewHandler(e.ids, "", log)
-	h := route(keystone, neutron)
+	h := identity.Route(keystone, neutron)
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w}
 		h.ServeHTTP(rec, r)

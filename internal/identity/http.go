@@ -312,3 +312,15 @@ func matchName(r *http.Request, name string) bool {
 func selfLink(base, coll, id string) map[string]any {
 	return map[string]any{"self": base + "/v3/" + coll + "/" + url.PathEscape(id)}
 }
+
+// Route serves /v3 from keystone and everything else from neutron: the one
+// listener of `bulwark server --auth keystone`.
+func Route(keystone, neutron http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v3" || strings.HasPrefix(r.URL.Path, "/v3/") {
+			keystone.ServeHTTP(w, r)
+			return
+		}
+		neutron.ServeHTTP(w, r)
+	})
+}

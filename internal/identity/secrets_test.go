@@ -258,7 +258,7 @@ func TestSecretsNotLogged(t *testing.T) {
 	prev := slog.Default()
 	slog.SetDefault(log)
 	t.Cleanup(func() { slog.SetDefault(prev) })
-	srv := httptest.NewServer(route(identity.NewHandler(ids, "", log),
+	srv := httptest.NewServer(identity.Route(identity.NewHandler(ids, "", log),
 		api.New(service.New(st, service.DefaultConfig()), identity.Authenticator{Svc: ids}, log)))
 	defer srv.Close()
 	e := &kenv{t: t, srv: srv, shared: &shared{}}
