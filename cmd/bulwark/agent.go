@@ -4,18 +4,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/bulwark-net/bulwark/internal/agent"
 	"github.com/bulwark-net/bulwark/internal/firewall/iptables"
-	"github.com/gophercloud/gophercloud/v2"
-	"github.com/gophercloud/gophercloud/v2/openstack"
+	"github.com/bulwark-net/bulwark/internal/osclient"
 	"github.com/spf13/cobra"
 )
 
@@ -43,7 +40,7 @@ against a noauth server --server is all it needs.`,
 			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			client, err := networkClient(ctx, server)
+			client, err := osclient.Network(ctx, osclient.Options{URL: server})
 			if err != nil {
 				return err
 			}
@@ -82,78 +79,6 @@ against a noauth server --server is all it needs.`,
 	f.BoolVar(&once, "once", false, "sync once and exit")
 	f.BoolVar(&allowNoBrNf, "allow-no-br-netfilter", false, "run even though bridged traffic bypasses iptables (rules then protect nothing bridged)")
 	return cmd
-}
-
-// networkClient authenticates from OS_* when OS_AUTH_URL is set, else
-// talks to a noauth server.
-func networkClient(ctx context.Context, server string) (*gophercloud.ServiceClient, error) {
-	if os.Getenv("OS_AUTH_URL") != "" {
-		opts, err := authOptionsFromEnv()
-		if err != nil {
-			return nil, err
-		}
-		provider, err := openstack.AuthenticatedClient(ctx, opts)
-		if err != nil {
-			return nil, fmt.Errorf("authenticate: %w", err)
-		}
-		sc, err := openstack.NewNetworkV2(provider, gophercloud.EndpointOpts{Region: os.Getenv("OS_REGION_NAME")})
-		if err != nil {
-			return nil, err
-		}
-		if server != "" {
-			sc.Endpoint = strings.TrimRight(server, "/") + "/"
-			sc.ResourceBase = sc.Endpoint + "v2.0/"
-		}
-		return sc, nil
-	}
-	if server == "" {
-		server = "http://127.0.0.1:9696"
-	}
-	base := strings.TrimRight(server, "/") + "/"
-	provider := &gophercloud.ProviderClient{HTTPClient: http.Client{Timeout: 90 * time.Second}}
-	return &gophercloud.ServiceClient{ProviderClient: provider, Endpoint: base, ResourceBase: base + "v2.0/"}, nil
-}
-
-// authOptionsFromEnv reads the variables an openrc sets, including the
-// user and project domains (gophercloud's own reader knows only
-// OS_DOMAIN_*).
-func authOptionsFromEnv() (gophercloud.AuthOptions, error) {
-	env := func(names ...string) string {
-		for _, n := range names {
-			if v := os.Getenv(n); v != "" {
-				return v
-			}
-		}
-		return ""
-	}
-	ao := gophercloud.AuthOptions{
-		IdentityEndpoint: env("OS_AUTH_URL"),
-		Username:         env("OS_USERNAME"),
-		UserID:           env("OS_USER_ID", "OS_USERID"),
-		Password:         env("OS_PASSWORD"),
-		DomainName:       env("OS_USER_DOMAIN_NAME", "OS_DOMAIN_NAME"),
-		DomainID:         env("OS_USER_DOMAIN_ID", "OS_DOMAIN_ID"),
-		AllowReauth:      true, // renew the token before it expires
-	}
-	if ao.Username == "" && ao.UserID == "" {
-		return ao, fmt.Errorf("credentials from OS_*: OS_USERNAME or OS_USER_ID is needed")
-	}
-	if ao.Password == "" {
-		return ao, fmt.Errorf("credentials from OS_*: OS_PASSWORD is needed")
-	}
-	if ao.Username != "" && ao.DomainName == "" && ao.DomainID == "" {
-		ao.DomainID = "default"
-	}
-	scope := &gophercloud.AuthScope{ProjectID: env("OS_PROJECT_ID", "OS_TENANT_ID"), ProjectName: env("OS_PROJECT_NAME", "OS_TENANT_NAME"),
-		DomainName: env("OS_PROJECT_DOMAIN_NAME"), DomainID: env("OS_PROJECT_DOMAIN_ID")}
-	if scope.ProjectID == "" && scope.ProjectName == "" {
-		return ao, fmt.Errorf("credentials from OS_*: OS_PROJECT_NAME or OS_PROJECT_ID is needed (an admin project)")
-	}
-	if scope.ProjectName != "" && scope.DomainName == "" && scope.DomainID == "" {
-		scope.DomainName, scope.DomainID = ao.DomainName, ao.DomainID
-	}
-	ao.Scope = scope
-	return ao, nil
 }
 
 type netnsDevices string

@@ -9,6 +9,11 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// registered holds the constructors of verbs that live in their own files
+// (client verbs, doctor, lab): each file appends in its init, so adding a
+// verb never edits this file.
+var registered []func() *cobra.Command
+
 func main() {
 	root := &cobra.Command{
 		Use:           "bulwark",
@@ -17,6 +22,9 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.AddCommand(serverCmd(), agentCmd(), traceCmd())
+	for _, mk := range registered {
+		root.AddCommand(mk())
+	}
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "bulwark:", err)
 		os.Exit(1)
