@@ -33,6 +33,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/bulwark-net/bulwark/internal/agent"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -229,6 +230,7 @@ func runAgent(n, reps int, dir string) error {
 	if err := notRootNetns(); err != nil {
 		return err
 	}
+	agent.TuneMemory() // as `bulwark agent` does
 	ctx := context.Background()
 	rec := &recorder{}
 	ap := &iptables.Applier{Exec: rec.exec}

@@ -37,6 +37,7 @@ against a noauth server --server is all it needs.`,
 				}
 				host = h
 			}
+			agent.TuneMemory()
 			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
