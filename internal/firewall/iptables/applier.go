@@ -472,6 +472,12 @@ func (a *Applier) apply(ctx context.Context, w *want) error {
 	// 2. One transaction per family.
 	for _, fam := range a.families() {
 		var buf bytes.Buffer
+		if ts := ks.tables[fam][firewall.Filter]; ts == nil || len(ts.chains) == 0 {
+			// A full write: size the text once instead of letting the
+			// buffer double its way up (the copies are the resync's
+			// memory peak).
+			buf.Grow(restoreSizeHint(w.tables[fam]))
+		}
 		next := map[firewall.Table]*tableState{}
 		lines := 0
 		for _, tbl := range tables {
@@ -503,6 +509,18 @@ func (a *Applier) apply(ctx context.Context, w *want) error {
 		}
 	}
 	return nil
+}
+
+// restoreSizeHint estimates the restore text of a whole family: about 170
+// bytes a rule (a port's rules carry a physdev or comment of that order).
+func restoreSizeHint(tbls map[firewall.Table]*wantTable) int {
+	n := 0
+	for _, wt := range tbls {
+		for _, c := range wt.chains {
+			n += 40 + 170*len(c.Rules)
+		}
+	}
+	return n
 }
 
 func (a *Applier) logf(msg string, args ...any) {
@@ -569,13 +587,18 @@ func planTable(b *bytes.Buffer, tbl firewall.Table, have *tableState, w *wantTab
 			next.chains[c.Name] = cur // unchanged: not touched
 			continue
 		}
-		rules := slices.Clone(c.Rules)
-		if rules == nil {
-			rules = []firewall.Rule{}
-		}
+		// An immutable ruleset promises never to change c.Rules, so the
+		// cache can share it instead of holding a second copy of every
+		// rule (7.7 MB at 2,000 ports).
+		rules := c.Rules
 		var src []firewall.Rule
 		if w.immutable {
 			src = c.Rules
+		} else {
+			rules = slices.Clone(c.Rules)
+		}
+		if rules == nil {
+			rules = []firewall.Rule{}
 		}
 		next.chains[c.Name] = &chainState{rules: rules, src: src}
 		if cur == nil {
