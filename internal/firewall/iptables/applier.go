@@ -77,20 +77,21 @@ type Applier struct {
 	state   *kernelState
 	stats   Stats
 	setMemo map[string]setMemo
-	// chainMemo remembers, for a ruleset with ImmutableRules, each chain's
-	// Rules slice as validated and the owned chains it jumps to.
-	chainMemo map[chainKey]chainMemo
-}
-
-type chainKey struct {
-	fam  firewall.Family
-	tbl  firewall.Table
-	name string
+	// chainMemo remembers, for rulesets with ImmutableRules, every Rules
+	// slice validated so far (by its first element: such a slice never
+	// changes) and the owned chains it jumps to. Entries not seen for a
+	// while are pruned lazily, so an Apply that changes one chain does not
+	// rebuild a map of every chain.
+	chainMemo map[*firewall.Rule]*chainMemo
+	// applyGen numbers validations; chainMemo entries carry the last one
+	// that used them.
+	applyGen uint64
 }
 
 type chainMemo struct {
-	src     []firewall.Rule
+	n       int // len of the validated slice
 	targets []string
+	gen     uint64
 }
 
 // sameRules reports whether two rule slices are the same slice: same
@@ -308,10 +309,17 @@ func (a *Applier) validate(rs *firewall.Ruleset) (*want, error) {
 			}
 		}
 	}
-	var cmemo map[chainKey]chainMemo
+	var cmemo map[*firewall.Rule]*chainMemo
 	if rs.ImmutableRules {
-		cmemo = make(map[chainKey]chainMemo, len(a.chainMemo))
+		if a.chainMemo == nil {
+			a.chainMemo = map[*firewall.Rule]*chainMemo{}
+		}
+		cmemo = a.chainMemo
+	} else {
+		a.chainMemo = nil
 	}
+	a.applyGen++
+	gen, live := a.applyGen, 0
 	for _, fam := range a.families() {
 		w.tables[fam] = map[firewall.Table]*wantTable{}
 		for _, tbl := range tables {
@@ -356,17 +364,21 @@ func (a *Applier) validate(rs *firewall.Ruleset) (*want, error) {
 				return "", nil
 			}
 			for _, c := range tr.Chains {
-				k := chainKey{fam, tbl, c.Name}
-				if m, ok := a.chainMemo[k]; ok && cmemo != nil && sameRules(m.src, c.Rules) {
-					// Checked when first seen; only its jump targets
-					// depend on the rest of the ruleset.
-					for _, t := range m.targets {
-						if !declared[t] {
-							return nil, undeclared(c.Name, t)
+				if cmemo != nil && len(c.Rules) > 0 {
+					if m := cmemo[&c.Rules[0]]; m != nil && m.n == len(c.Rules) {
+						// Checked when first seen; only its jump targets
+						// depend on the rest of the ruleset.
+						for _, t := range m.targets {
+							if !declared[t] {
+								return nil, undeclared(c.Name, t)
+							}
 						}
+						if m.gen != gen {
+							m.gen = gen
+							live++
+						}
+						continue
 					}
-					cmemo[k] = m
-					continue
 				}
 				var targets []string
 				for _, r := range c.Rules {
@@ -379,7 +391,8 @@ func (a *Applier) validate(rs *firewall.Ruleset) (*want, error) {
 					}
 				}
 				if cmemo != nil && len(c.Rules) > 0 {
-					cmemo[k] = chainMemo{src: c.Rules, targets: targets}
+					cmemo[&c.Rules[0]] = &chainMemo{n: len(c.Rules), targets: targets, gen: gen}
+					live++
 				}
 			}
 			wt.chains = tr.Chains
@@ -428,7 +441,13 @@ func (a *Applier) validate(rs *firewall.Ruleset) (*want, error) {
 		w.sets = append(w.sets, ws)
 	}
 	a.setMemo = memo
-	a.chainMemo = cmemo
+	if cmemo != nil && len(cmemo) > 2*live+64 {
+		for k, m := range cmemo {
+			if m.gen != gen {
+				delete(cmemo, k)
+			}
+		}
+	}
 	return w, nil
 }
 
@@ -569,13 +588,18 @@ func planTable(b *bytes.Buffer, tbl firewall.Table, have *tableState, w *wantTab
 	if have == nil {
 		have = &tableState{chains: map[string]*chainState{}, hooks: map[string]*hookState{}}
 	}
-	next := &tableState{chains: make(map[string]*chainState, len(w.chains)), hooks: map[string]*hookState{}}
+	// The chain map is updated in place: a table of thousands of chains of
+	// which one changed costs one entry, not a new map. (If the restore
+	// fails, the applier drops its whole state and reads the kernel again.)
+	next := &tableState{chains: have.chains, hooks: map[string]*hookState{}}
 	var decl, body, tail []string
 
-	wanted := make(map[string]bool, len(w.chains))
+	before, found := len(have.chains), 0
 	for _, c := range w.chains {
-		wanted[c.Name] = true
 		cur := have.chains[c.Name]
+		if cur != nil {
+			found++
+		}
 		if w.immutable && cur != nil && cur.rules != nil && sameRules(cur.src, c.Rules) {
 			next.chains[c.Name] = cur // the very slice last written: unchanged
 			continue
@@ -717,9 +741,16 @@ func planTable(b *bytes.Buffer, tbl firewall.Table, have *tableState, w *wantTab
 	// Chains no longer wanted: flushed with the others, deleted last,
 	// after every jump to them is gone.
 	var gone []string
-	for name := range have.chains {
-		if !wanted[name] {
-			gone = append(gone, name)
+	if found < before {
+		wanted := make(map[string]bool, len(w.chains))
+		for _, c := range w.chains {
+			wanted[c.Name] = true
+		}
+		for name := range have.chains {
+			if !wanted[name] {
+				gone = append(gone, name)
+				delete(next.chains, name)
+			}
 		}
 	}
 	slices.Sort(gone)
