@@ -103,7 +103,8 @@ type SnapshotAddrs struct {
 // HostState turns a snapshot into the compiler's input. Members come from
 // the server (which sees ports on every host), not from the local ports.
 func (s *Snapshot) HostState(host string, zones map[string]uint16, bridges map[string]string) *firewall.HostState {
-	inv := &firewall.Inventory{Ports: s.Ports, SecurityGroups: s.SecurityGroups, AddressGroups: s.AddressGroups}
+	inv := &firewall.Inventory{Ports: s.Ports, SecurityGroups: s.SecurityGroups, AddressGroups: s.AddressGroups,
+		NetworkPorts: s.NetworkPorts}
 	h := firewall.BuildHostState(host, inv, bridges, zones)
 	for id, m := range s.RemoteGroups {
 		h.Members[id] = append(append([]string{}, m.IPv4...), m.IPv6...)

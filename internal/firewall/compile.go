@@ -51,7 +51,13 @@ const (
 	// Bulwark manages, so bulwark-FORWARD accepts it once every check
 	// passed.
 	MarkManaged uint32 = 0x2000000
-	markMask           = MarkAccept | MarkManaged
+	// MarkSourceChecked is set by a port's egress chain once its
+	// anti-spoofing chain passed the packet: its source address is one
+	// the sending port holds. A remote-group rule accepts a source that
+	// belongs to a port on this host only with this bit (see LocalSetName).
+	MarkSourceChecked uint32 = 0x4000000
+	markMask                 = MarkAccept | MarkManaged
+	markAll                  = markMask | MarkSourceChecked
 )
 
 // FirstZone is the first conntrack zone Bulwark allocates (as Neutron).
@@ -105,6 +111,9 @@ const (
 	CommentFallback    = "fallback"          // unmatched traffic dropped
 	CommentZone        = "zone"              // zone:<network-id> conntrack zone
 	CommentNotrack     = "notrack"           // notrack:<port-id> stateless groups
+	CommentDestCheck   = "dest-check"        // jump to / final drop of the destination chain
+	CommentDest        = "dest"              // dest <kind> [<ip-or-cidr>]: an allowed destination
+	CommentSourceOK    = "source-checked"    // sets MarkSourceChecked after anti-spoofing
 )
 
 // IngressChain is the chain checking traffic to a port's VM. (When two
@@ -118,6 +127,16 @@ func EgressChain(portID string) string { return ChainPrefix + "o" + prefix(portI
 
 // SpoofChain is a port's anti-spoofing chain.
 func SpoofChain(portID string) string { return ChainPrefix + "s" + prefix(portID, 10) }
+
+// DestChain is a port's destination check: the addresses it may receive.
+func DestChain(portID string) string { return ChainPrefix + "d" + prefix(portID, 10) }
+
+// LocalSetName is the set of the host addresses (fixed IPs and single-
+// address pairs) of the filtered ports bound to this host. A remote-group
+// rule trusts a member's source address to the anti-spoofing of the
+// member's own host; for members on this host that is this host, so a
+// source in this set is accepted only from the port that holds it.
+func LocalSetName(f Family) string { return fmt.Sprintf("%slocal%d", ChainPrefix, f) }
 
 // GroupChain is the chain holding one security group's rules of one
 // direction ("ingress" or "egress") and family: bulwark-g<10>-i4, -o6...
@@ -165,6 +184,7 @@ type setRef struct {
 	f       Family
 	id      string
 	address bool // address group (else security group)
+	local   bool // the host's own port addresses (LocalSetName)
 }
 
 type compiler struct {
@@ -177,6 +197,7 @@ type compiler struct {
 	setNames          map[string]string // "g|<id>" or "a|<id>" -> id part of the set name
 	failClosed        map[string]bool   // port id -> render as drop-all
 	chainNames        map[string]string // cache of group chain names
+	netKeys           map[string]string // network id -> networkKey
 	// memo is the memoizing Compiler this run reuses chains from (nil
 	// for the pure Compile); recWarn and recSets capture the side
 	// effects of a memoized piece so that a reuse can replay them.
@@ -311,7 +332,7 @@ func (c *compiler) run() {
 		if p.Filtered() && !info.FailClosed {
 			info.Filtered, info.Stateless = true, c.stateless(p)
 			info.Zone = zones[p.NetworkID]
-			info.Ingress, info.Egress, info.Spoof = c.ingress(p), c.egress(p), c.spoof(p)
+			info.Ingress, info.Egress, info.Spoof, info.Dest = c.ingress(p), c.egress(p), c.spoof(p), c.dest(p)
 		}
 		c.rs.Ports = append(c.rs.Ports, info)
 	}
@@ -430,7 +451,9 @@ var (
 	targetMarkManagedReset = "MARK --set-xmark " + hex(MarkManaged) + "/" + hex(markMask)
 	targetMarkManaged      = "MARK --set-xmark " + hex(MarkManaged) + "/" + hex(MarkManaged)
 	targetMarkAccept       = "MARK --set-xmark " + hex(MarkAccept) + "/" + hex(MarkAccept)
-	targetMarkClear        = "MARK --set-xmark 0x0/" + hex(markMask)
+	targetMarkClear        = "MARK --set-xmark 0x0/" + hex(markAll)
+	targetMarkSourceOK     = "MARK --set-xmark " + hex(MarkSourceChecked) + "/" + hex(MarkSourceChecked)
+	matchMarkSourceOK      = "-m mark --mark " + hex(MarkSourceChecked) + "/" + hex(MarkSourceChecked)
 	matchMarkAccept        = "-m mark --mark " + hex(MarkAccept) + "/" + hex(MarkAccept)
 	matchMarkManaged       = "-m mark --mark " + hex(MarkManaged) + "/" + hex(MarkManaged)
 )
@@ -498,6 +521,7 @@ func (c *compiler) filter(f Family, groups []string) {
 func (c *compiler) ingress(p *Port) string { return ChainPrefix + "i" + c.portKey[p.ID] }
 func (c *compiler) egress(p *Port) string  { return ChainPrefix + "o" + c.portKey[p.ID] }
 func (c *compiler) spoof(p *Port) string   { return ChainPrefix + "s" + c.portKey[p.ID] }
+func (c *compiler) dest(p *Port) string    { return ChainPrefix + "d" + c.portKey[p.ID] }
 
 func (c *compiler) groupChainName(id, dir string, f Family) string {
 	k := id + "|" + dir + "|" + strconv.Itoa(int(f))
@@ -641,10 +665,11 @@ func srcMatch(p netip.Prefix, opt string) string {
 }
 
 func (c *compiler) portChains(p *Port, f Family) []Chain {
-	n := 16 + 2*len(p.SecurityGroups)
+	n := 20 + 2*len(p.SecurityGroups)
 	in := Chain{Name: c.ingress(p), Rules: make([]Rule, 0, n)}
 	out := Chain{Name: c.egress(p), Rules: make([]Rule, 0, n)}
 	spoof := Chain{Name: c.spoof(p), Rules: make([]Rule, 0, 4+2*len(p.AddressPairs)+len(p.FixedIPs))}
+	dest := Chain{Name: c.dest(p), Rules: make([]Rule, 0, 4+2*len(p.AddressPairs)+len(p.FixedIPs))}
 	ret := func(ch *Chain, match, cm string) {
 		ch.Rules = append(ch.Rules, Rule{Match: match, Target: "RETURN", Comment: cm})
 	}
@@ -653,72 +678,111 @@ func (c *compiler) portChains(p *Port, f Family) []Chain {
 	}
 	managed := Rule{Target: targetMarkManagedReset, Comment: CommentManaged}
 	state := "-m state --state RELATED,ESTABLISHED"
+	invalid := "-m state --state INVALID"
 	fixed := c.fixed(p, f)
+	allow := c.allowList(p, f)
+	// The MACs the port may send from, in allow-list order.
+	var macs []string
+	for _, e := range allow {
+		if !slices.Contains(macs, e.MAC) {
+			macs = append(macs, e.MAC)
+		}
+	}
+	var dhcp, routers []ServicePort
+	if nw := c.h.Networks[p.NetworkID]; nw != nil {
+		dhcp, routers = nw.DHCP, nw.Routers
+	}
+	// A stateless port's own packets are untracked; the packets sent to it
+	// still pass conntrack (one pass per bridge), so its chains must not
+	// accept on conntrack state: every packet has to match a rule.
+	stateful := !c.stateless(p)
 
-	// Ingress: to the VM.
+	// Ingress: to the VM. Neighbour discovery first (it is not tracked),
+	// then conntrack state: INVALID is dropped before anything else can
+	// accept it (a SYN+FIN, an unsolicited reply). Then the destination
+	// must be one of the port's addresses, multicast or broadcast.
 	in.Rules = append(in.Rules, managed)
 	if f == IPv6 {
 		for _, t := range []int{130, 135, 136} {
 			ret(&in, "-p ipv6-icmp -m icmp6 --icmpv6-type "+strconv.Itoa(t), CommentICMPv6ND)
 		}
 	}
-	// A stateless port's own packets are untracked; the packets sent to it
-	// still pass conntrack (one pass per bridge), so its chains must not
-	// accept on conntrack state: every packet has to match a rule.
-	stateful := !c.stateless(p)
 	if stateful {
 		ret(&in, state, CommentState)
+		drop(&in, invalid, CommentInvalid)
 	}
+	in.Rules = append(in.Rules, Rule{Target: dest.Name, Comment: CommentDestCheck})
+	// DHCP replies and router advertisements only from the network's own
+	// DHCP and router ports (their address and MAC), on any host.
 	if f == IPv4 {
-		for _, a := range fixed {
-			ret(&in, "-d "+a.String()+" -p udp -m udp --sport 67 --dport 68", CommentDHCP)
+		for _, sp := range dhcp {
+			mac, ok := normMAC(sp.MAC)
+			if !ok {
+				continue
+			}
+			for _, a := range c.serviceIPs(sp, f) {
+				ret(&in, "-s "+a.String()+" -p udp -m udp --sport 67 --dport 68 -m mac --mac-source "+mac, CommentDHCP)
+			}
 		}
-		ret(&in, "-d 255.255.255.255/32 -p udp -m udp --sport 67 --dport 68", CommentDHCP)
-	} else {
-		if len(fixed) > 0 {
-			ret(&in, "-p ipv6-icmp -m icmp6 --icmpv6-type 134", CommentICMPv6RA)
+	} else if len(fixed) > 0 {
+		for _, sp := range routers {
+			mac, ok := normMAC(sp.MAC)
+			ll, llok := LinkLocal(sp.MAC)
+			if !ok || !llok {
+				continue
+			}
+			ret(&in, "-s "+netip.PrefixFrom(ll, 128).String()+" -p ipv6-icmp -m icmp6 --icmpv6-type 134 -m mac --mac-source "+mac, CommentICMPv6RA)
 		}
-		for _, a := range fixed {
-			ret(&in, "-d "+a.String()+" -p udp -m udp --sport 547 --dport 546", CommentDHCP)
+		for _, sp := range dhcp {
+			mac, ok := normMAC(sp.MAC)
+			ll, llok := LinkLocal(sp.MAC)
+			if !ok || !llok {
+				continue
+			}
+			for _, a := range append(c.serviceIPs(sp, f), netip.PrefixFrom(ll, 128)) {
+				ret(&in, "-s "+a.String()+" -p udp -m udp --sport 547 --dport 546 -m mac --mac-source "+mac, CommentDHCP)
+			}
 		}
-		ret(&in, "-d fe80::/64 -p udp -m udp --sport 547 --dport 546", CommentDHCP)
 	}
 	c.groupJumps(&in, p, "ingress", f)
-	if stateful {
-		drop(&in, "-m state --state INVALID", CommentInvalid)
-	}
 	in.Rules = append(in.Rules, Rule{Target: ChainFallback, Comment: CommentFallback})
 
-	// Egress: from the VM.
+	// Egress: from the VM. DHCP DISCOVER and DAD come before the address
+	// check (the VM has no address yet), but only from the port's MACs.
 	out.Rules = append(out.Rules, managed)
-	if f == IPv4 {
-		ret(&out, "-s 0.0.0.0/32 -d 255.255.255.255/32 -p udp -m udp --sport 68 --dport 67", CommentDHCP)
-	} else {
+	for _, mac := range macs {
+		if f == IPv4 {
+			ret(&out, "-s 0.0.0.0/32 -d 255.255.255.255/32 -p udp -m udp --sport 68 --dport 67 -m mac --mac-source "+mac, CommentDHCP)
+			continue
+		}
 		for _, t := range []int{131, 135, 143} {
-			ret(&out, "-s ::/128 -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type "+strconv.Itoa(t), CommentICMPv6ND)
+			ret(&out, "-s ::/128 -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type "+strconv.Itoa(t)+" -m mac --mac-source "+mac, CommentICMPv6ND)
 		}
 	}
 	out.Rules = append(out.Rules, Rule{Target: spoof.Name, Comment: CommentAntiSpoof})
+	out.Rules = append(out.Rules, Rule{Target: targetMarkSourceOK, Comment: CommentSourceOK})
 	if f == IPv4 {
 		ret(&out, "-p udp -m udp --sport 68 --dport 67", CommentDHCP)
 		drop(&out, "-p udp -m udp --sport 67 --dport 68", CommentDHCPSpoof)
 	} else {
 		drop(&out, "-p ipv6-icmp -m icmp6 --icmpv6-type 134", CommentRASpoof)
-		ret(&out, "-p ipv6-icmp", CommentICMPv6)
+		// Neighbour discovery, router solicitation and MLD reports; every
+		// other ICMPv6 type is up to the egress rules.
+		for _, t := range []int{131, 132, 133, 135, 136, 143} {
+			ret(&out, "-p ipv6-icmp -m icmp6 --icmpv6-type "+strconv.Itoa(t), CommentICMPv6ND)
+		}
 		ret(&out, "-p udp -m udp --sport 546 --dport 547", CommentDHCP)
 		drop(&out, "-p udp -m udp --sport 547 --dport 546", CommentDHCPSpoof)
 	}
 	if stateful {
 		ret(&out, state, CommentState)
+		drop(&out, invalid, CommentInvalid)
 	}
 	c.groupJumps(&out, p, "egress", f)
-	if stateful {
-		drop(&out, "-m state --state INVALID", CommentInvalid)
-	}
 	out.Rules = append(out.Rules, Rule{Target: ChainFallback, Comment: CommentFallback})
 
 	// Anti-spoofing.
-	for _, e := range c.allowList(p, f) {
+	for _, e := range allow {
 		cm := e.Kind + " " + e.MAC
 		if e.Kind != CommentMACOnly {
 			cm = e.Kind + " " + prefixText(e.Prefix) + " " + e.MAC
@@ -726,7 +790,44 @@ func (c *compiler) portChains(p *Port, f Family) []Chain {
 		ret(&spoof, strings.TrimSpace(srcMatch(e.Prefix, "-s")+"-m mac --mac-source "+e.MAC), cm)
 	}
 	drop(&spoof, "", CommentAntiSpoof)
-	return []Chain{in, out, spoof}
+
+	// Destination check: the addresses the port may send from are the
+	// ones it may receive on (a VIP only where it is an address pair),
+	// plus multicast (VRRP) and broadcast.
+	seen := map[netip.Prefix]bool{}
+	for _, e := range allow {
+		if !e.Prefix.IsValid() {
+			if !seen[netip.Prefix{}] {
+				seen[netip.Prefix{}] = true
+				ret(&dest, "", CommentDest+" any")
+			}
+			continue
+		}
+		if seen[e.Prefix] {
+			continue
+		}
+		seen[e.Prefix] = true
+		ret(&dest, strings.TrimSpace(srcMatch(e.Prefix, "-d")), CommentDest+" "+e.Kind+" "+prefixText(e.Prefix))
+	}
+	if f == IPv4 {
+		ret(&dest, "-d 224.0.0.0/4", CommentDest+" multicast")
+		ret(&dest, "-m pkttype --pkt-type broadcast", CommentDest+" broadcast")
+	} else {
+		ret(&dest, "-d ff00::/8", CommentDest+" multicast")
+	}
+	drop(&dest, "", CommentDestCheck)
+	return []Chain{in, out, spoof, dest}
+}
+
+// serviceIPs returns a network service port's host addresses of a family.
+func (c *compiler) serviceIPs(sp ServicePort, f Family) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range sp.FixedIPs {
+		if pr, ok := parseAddr(s); ok && pr.IsSingleIP() && family(pr) == f {
+			out = append(out, pr)
+		}
+	}
+	return out
 }
 
 // prefixText prints a host prefix as a bare address, a network as CIDR.
@@ -769,7 +870,21 @@ func (c *compiler) groupChain(g *SecurityGroup, dir string, f Family) Chain {
 			c.warn("security group %s rule %s: %v, left out", g.ID, r.ID, err)
 			continue
 		}
-		ch.Rules = append(ch.Rules, Rule{Match: m, Target: ChainAccept, Goto: true, Comment: comment(CommentSGRule, r.ID)})
+		cm := comment(CommentSGRule, r.ID)
+		if dir == "ingress" && r.RemoteGroupID != nil && *r.RemoteGroupID != "" {
+			// A member's source address is trusted to the anti-spoofing
+			// of the host it lives on. For members on this host that is
+			// this host: their addresses (LocalSetName) count only with
+			// MarkSourceChecked, set after the sender's own spoof chain,
+			// so a frame from the uplink cannot claim one.
+			local := LocalSetName(f)
+			c.addSet(setRef{name: local, f: f, local: true})
+			ch.Rules = append(ch.Rules,
+				Rule{Match: m + " -m set ! --match-set " + local + " src", Target: ChainAccept, Goto: true, Comment: cm},
+				Rule{Match: m + " " + matchMarkSourceOK, Target: ChainAccept, Goto: true, Comment: cm})
+			continue
+		}
+		ch.Rules = append(ch.Rules, Rule{Match: m, Target: ChainAccept, Goto: true, Comment: cm})
 	}
 	return ch
 }
@@ -875,18 +990,44 @@ func (c *compiler) buildSets() {
 	for _, name := range sortedKeys(c.sets) {
 		ref := c.sets[name]
 		src := c.h.Members[ref.id]
-		if ref.address {
+		switch {
+		case ref.address:
 			src = c.h.AddressGroups[ref.id]
+		case ref.local:
+			src = c.localAddrs()
 		}
 		c.rs.Sets = append(c.rs.Sets, c.memoSet(ref, src))
 	}
 }
 
+// localAddrs are the host addresses (fixed IPs, single-address pairs) of
+// the filtered ports bound to this host. CIDR pairs are left out: a port
+// routing for a prefix must not make every remote member of that prefix
+// "local" (and so unacceptable from the uplink).
+func (c *compiler) localAddrs() []string {
+	var out []string
+	for _, p := range c.ports {
+		if !p.Filtered() {
+			continue
+		}
+		out = append(out, p.FixedIPs...)
+		for _, ap := range p.AddressPairs {
+			if pr, ok := parseAddr(ap.IPAddress); ok && pr.IsSingleIP() {
+				out = append(out, ap.IPAddress)
+			}
+		}
+	}
+	return out
+}
+
 // buildSet computes one set from its source addresses.
 func (c *compiler) buildSet(ref setRef, src []string) IPSet {
 	name, what := ref.name, "remote group"
-	if ref.address {
+	switch {
+	case ref.address:
 		what = "address group"
+	case ref.local:
+		what = "local addresses"
 	}
 	{
 		seen := map[netip.Prefix]bool{}

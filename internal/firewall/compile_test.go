@@ -300,6 +300,7 @@ var commentKinds = map[string]bool{
 	CommentICMPv6RA: true, CommentRASpoof: true, CommentICMPv6: true, CommentAntiSpoof: true, CommentFixedIP: true,
 	CommentAddressPair: true, CommentLinkLocal: true, CommentMACOnly: true, CommentSG: true, CommentSGAccepted: true,
 	CommentSGRule: true, CommentSGAccept: true, CommentFallback: true, CommentZone: true, CommentNotrack: true,
+	CommentDestCheck: true, CommentDest: true, CommentSourceOK: true,
 }
 
 // allStates is every reference case plus the synthetic ones.
@@ -543,8 +544,11 @@ func TestIncremental(t *testing.T) {
 		h := clone(base)
 		h.Ports[7].AddressPairs[0].IPAddress = "10.222.0.1"
 		ch := diffRulesets(t, rs0, Compile(h))
-		if want := []string{"4/filter/" + SpoofChain(p7.ID)}; !reflect.DeepEqual(ch.rewritten, want) || len(ch.lines) != 0 {
-			t.Errorf("touched %+v, want only %v", ch, want)
+		// The spoof chain, the destination check and the host's set of
+		// local addresses (its remote-group members are checked here).
+		want := []string{"4/filter/" + DestChain(p7.ID), "4/filter/" + SpoofChain(p7.ID)}
+		if !reflect.DeepEqual(ch.rewritten, want) || len(ch.lines) != 0 || !reflect.DeepEqual(ch.sets, []string{LocalSetName(IPv4)}) {
+			t.Errorf("touched %+v, want only %v and %s", ch, want, LocalSetName(IPv4))
 		}
 	})
 	t.Run("port removed", func(t *testing.T) {
@@ -553,7 +557,7 @@ func TestIncremental(t *testing.T) {
 		ch := diffRulesets(t, rs0, Compile(h))
 		wantChains := map[string]bool{}
 		for _, f := range []string{"4", "6"} {
-			for _, c := range []string{IngressChain(p7.ID), EgressChain(p7.ID), SpoofChain(p7.ID)} {
+			for _, c := range []string{IngressChain(p7.ID), EgressChain(p7.ID), SpoofChain(p7.ID), DestChain(p7.ID)} {
 				wantChains[f+"/filter/"+c] = true
 			}
 		}
@@ -579,8 +583,8 @@ func TestIncremental(t *testing.T) {
 		extra := benchState(51).Ports[50]
 		h.Ports = append(h.Ports, extra)
 		ch := diffRulesets(t, rs0, Compile(h))
-		if len(ch.rewritten) != 6 {
-			t.Errorf("rewrote %v, want the new port's 6 chains", ch.rewritten)
+		if len(ch.rewritten) != 8 {
+			t.Errorf("rewrote %v, want the new port's 8 chains", ch.rewritten)
 		}
 		if len(ch.lines) != 6 {
 			t.Errorf("unordered chains touched: %v", ch.lines)
@@ -735,7 +739,7 @@ func TestKeepalivedExpectations(t *testing.T) {
 			{"INVALID to k1", fwd("eth1", k1, "fa:16:3e:ee:ee:ee", "203.0.113.5", "172.16.200.193", 6, 2222, "INVALID"), "DROP", CommentInvalid},
 			{"k1 -> k2 tcp/2222 fails k2's ingress", fwd(k1, k2, mac1, "172.16.200.193", "172.16.200.194", 6, 2222, "NEW"), "DROP", CommentFallback},
 			{"DHCP discover", Packet{Family: IPv4, Hook: "FORWARD", Bridge: br, PhysIn: k1, PhysOut: "eth1", SrcMAC: mac1, Src: a("0.0.0.0"), Dst: a("255.255.255.255"), Proto: 17, SPort: 68, DPort: 67, State: "NEW"}, "ACCEPT", ""},
-			{"DHCP discover from any MAC", Packet{Family: IPv4, Hook: "FORWARD", Bridge: br, PhysIn: k1, PhysOut: "eth1", SrcMAC: "02:00:00:00:00:09", Src: a("0.0.0.0"), Dst: a("255.255.255.255"), Proto: 17, SPort: 68, DPort: 67, State: "NEW"}, "ACCEPT", ""},
+			{"DHCP discover from a foreign MAC", Packet{Family: IPv4, Hook: "FORWARD", Bridge: br, PhysIn: k1, PhysOut: "eth1", SrcMAC: "02:00:00:00:00:09", Src: a("0.0.0.0"), Dst: a("255.255.255.255"), Proto: 17, SPort: 68, DPort: 67, State: "NEW"}, "DROP", CommentAntiSpoof},
 			{"DHCP server on a VM", Packet{Family: IPv4, Hook: "FORWARD", Bridge: br, PhysIn: k1, PhysOut: "eth1", SrcMAC: mac1, Src: a("172.16.200.193"), Dst: a("255.255.255.255"), Proto: 17, SPort: 67, DPort: 68, State: "NEW"}, "DROP", CommentDHCPSpoof},
 			{"IPv6 from a global address on an IPv4-only port", fwd(k1, "eth1", mac1, "2001:db8::1", "2001:db8:ff::5", 6, 80, "NEW"), "DROP", CommentAntiSpoof},
 			{"IPv6 from the port's link-local", fwd(k1, "eth1", mac1, "fe80::f816:3eff:fe00:1", "ff02::1", 58, 0, "NEW"), "ACCEPT", ""},

@@ -36,6 +36,23 @@ type Packet struct {
 	// UNTRACKED.
 	State string
 	Mark  uint32
+	// PktType is the link-layer class of the frame as -m pkttype sees
+	// it: "broadcast", "multicast", "unicast". Empty means derived from
+	// Dst (255.255.255.255 broadcast, a multicast address multicast).
+	PktType string
+}
+
+// pktType is the packet's link-layer class.
+func (p *Packet) pktType() string {
+	switch {
+	case p.PktType != "":
+		return p.PktType
+	case p.Dst.Is4() && p.Dst == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return "broadcast"
+	case p.Dst.IsMulticast():
+		return "multicast"
+	}
+	return "unicast"
 }
 
 // Step is one rule whose match succeeded on the way.
@@ -735,6 +752,13 @@ func parseMatch(s string) (*matcher, error) {
 				return nil, err
 			}
 			add(func(st *evalState, _ Sets) (bool, error) { return st.p.Mark&mask == val, nil })
+		case "pkttype --pkt-type":
+			v, err := arg(i)
+			if err != nil {
+				return nil, err
+			}
+			i++
+			add(func(st *evalState, _ Sets) (bool, error) { return st.p.pktType() == v, nil })
 		case "comment --comment":
 			i++
 		default:

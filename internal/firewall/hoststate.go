@@ -88,6 +88,23 @@ type Network struct {
 	// this host; the conntrack zone of the network is assigned to packets
 	// entering or leaving through it. Empty means BridgeName(ID).
 	Bridge string
+	// DHCP are the network's DHCP server ports (device_owner
+	// network:dhcp, on any host): the only sources a port accepts DHCP
+	// offers and DHCPv6 replies from.
+	DHCP []ServicePort
+	// Routers are the network's router interfaces (device_owner
+	// network:router_interface*, network:ha_router_replicated_interface,
+	// on any host): the only sources a port accepts router advertisements
+	// from (their MAC's link-local address).
+	Routers []ServicePort
+}
+
+// ServicePort is a port owned by the network itself, as a source of DHCP
+// replies or router advertisements.
+type ServicePort struct {
+	ID       string
+	MAC      string
+	FixedIPs []string
 }
 
 // DeviceName is the VM-facing device of a port: "tap" + the first 11
@@ -117,7 +134,10 @@ func (h *HostState) bridge(networkID string) string {
 // (on any host), every group with its rules, every address group and
 // network. BuildHostState selects what concerns one host.
 type Inventory struct {
-	Ports          []model.Port
+	Ports []model.Port
+	// NetworkPorts are DHCP and router-interface ports on the networks of
+	// the host's ports, bound anywhere (they may repeat entries of Ports).
+	NetworkPorts   []model.Port
 	SecurityGroups []model.SecurityGroup // with SecurityGroupRules filled in
 	AddressGroups  []model.AddressGroup
 	Networks       []model.Network
@@ -150,6 +170,7 @@ func BuildHostState(host string, inv *Inventory, bridges map[string]string, zone
 			h.Networks[mp.NetworkID] = &Network{ID: mp.NetworkID, Bridge: bridges[mp.NetworkID]}
 		}
 	}
+	addServicePorts(h, inv)
 	remote, addr := map[string]bool{}, map[string]bool{}
 	for _, p := range h.Ports {
 		if !p.Filtered() {
@@ -194,6 +215,38 @@ func BuildHostState(host string, inv *Inventory, bridges map[string]string, zone
 		}
 	}
 	return h
+}
+
+// addServicePorts records, for every network of the host's ports, its
+// DHCP and router-interface ports (from inv.Ports and inv.NetworkPorts,
+// any host, each once, in id order).
+func addServicePorts(h *HostState, inv *Inventory) {
+	seen := map[string]bool{}
+	var all []*model.Port
+	for _, list := range [][]model.Port{inv.Ports, inv.NetworkPorts} {
+		for i := range list {
+			mp := &list[i]
+			if seen[mp.ID] || h.Networks[mp.NetworkID] == nil {
+				continue
+			}
+			seen[mp.ID] = true
+			all = append(all, mp)
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
+	for _, mp := range all {
+		sp := ServicePort{ID: mp.ID, MAC: mp.MACAddress}
+		for _, ip := range mp.FixedIPs {
+			sp.FixedIPs = append(sp.FixedIPs, ip.IPAddress)
+		}
+		n := h.Networks[mp.NetworkID]
+		switch {
+		case mp.DeviceOwner == "network:dhcp":
+			n.DHCP = append(n.DHCP, sp)
+		case model.IsNetworkServicePort(mp.DeviceOwner):
+			n.Routers = append(n.Routers, sp)
+		}
+	}
 }
 
 func portFromModel(mp *model.Port) Port {

@@ -150,6 +150,7 @@ func (c *compiler) portMemoKey(p *Port, f Family) []byte {
 		k.str(ap.IPAddress)
 		k.str(ap.MACAddress)
 	}
+	k.str(c.networkKey(p.NetworkID))
 	k.num(len(p.SecurityGroups))
 	for _, id := range p.SecurityGroups {
 		k.str(id)
@@ -162,6 +163,32 @@ func (c *compiler) portMemoKey(p *Port, f Family) []byte {
 	}
 	c.memo.kb = k
 	return k
+}
+
+// networkKey encodes what a port's chains read about its network: the
+// DHCP and router ports (computed once per network and run).
+func (c *compiler) networkKey(id string) string {
+	if k, ok := c.netKeys[id]; ok {
+		return k
+	}
+	var k keyBuf
+	if n := c.h.Networks[id]; n != nil {
+		for _, list := range [][]ServicePort{n.DHCP, n.Routers} {
+			k.num(len(list))
+			for _, sp := range list {
+				k.str(sp.MAC)
+				k.num(len(sp.FixedIPs))
+				for _, ip := range sp.FixedIPs {
+					k.str(ip)
+				}
+			}
+		}
+	}
+	if c.netKeys == nil {
+		c.netKeys = map[string]string{}
+	}
+	c.netKeys[id] = string(k)
+	return string(k)
 }
 
 func (c *compiler) memoPortChains(p *Port, f Family) []Chain {

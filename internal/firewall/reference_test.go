@@ -310,6 +310,9 @@ type probe struct {
 	desc string
 	from *Port // local port the packet comes from, if any
 	pkt  Packet
+	// localSrc: the source address belongs to a port on this host but
+	// the packet does not come from that port.
+	localSrc bool
 }
 
 func addrOf(s string) netip.Addr {
@@ -354,6 +357,17 @@ func probes(h *HostState, allAddrs []string, f Family) []probe {
 		}
 		return addrOf(v6)
 	}
+	localAddr := map[netip.Addr]bool{}
+	for _, p := range locals {
+		for _, a := range p.FixedIPs {
+			localAddr[addrOf(a)] = true
+		}
+		for _, ap := range p.AddressPairs {
+			if pr, ok := parseAddr(ap.IPAddress); ok && pr.IsSingleIP() {
+				localAddr[pr.Addr()] = true
+			}
+		}
+	}
 	emit := func(desc string, from *Port, src, dst endpoint, bridge string) {
 		hook := "FORWARD"
 		if dst.dev == "" {
@@ -362,8 +376,9 @@ func probes(h *HostState, allAddrs []string, f Family) []probe {
 		for _, sv := range services[f] {
 			for _, st := range states {
 				out = append(out, probe{
-					desc: fmt.Sprintf("%s: %s(%s %s) -> %s(%s) %s %s", desc, src.desc, src.addr, src.mac, dst.desc, dst.addr, sv.name, st),
-					from: from,
+					desc:     fmt.Sprintf("%s: %s(%s %s) -> %s(%s) %s %s", desc, src.desc, src.addr, src.mac, dst.desc, dst.addr, sv.name, st),
+					from:     from,
+					localSrc: src.port == nil && localAddr[src.addr],
 					pkt: Packet{
 						Family: f, Hook: hook, Bridge: bridge, PhysIn: src.dev, PhysOut: dst.dev,
 						SrcMAC: src.mac, Src: src.addr, Dst: dst.addr, Proto: sv.proto,
@@ -517,6 +532,42 @@ func explain(pr probe, neutron, ours Verdict, ipset bool) string {
 	// what the stateless port sends.
 	if neutron.Untracked && !ours.Untracked {
 		return "neutron-untracks-bridge"
+	}
+	if neutron.Action != "ACCEPT" || ours.Action != "DROP" {
+		return ""
+	}
+	last := ours.Last().Rule.Comment
+	// ingress: the packet met a port's ingress chain (it may come from a
+	// port without port security, then its desc says "egress").
+	ingress := false
+	for _, st := range ours.Path {
+		if strings.HasPrefix(st.Chain, ChainPrefix+"i") {
+			ingress = true
+		}
+	}
+	switch {
+	// Conntrack INVALID is dropped before the group rules (hardening 5).
+	case pr.pkt.State == "INVALID" && last == CommentInvalid:
+		return "invalid-first"
+	// Ingress checks the destination: only the port's own addresses,
+	// pairs, multicast and broadcast (hardening 6).
+	case ingress && last == CommentDestCheck:
+		return "dest-check"
+	// DHCP replies and RAs only from the network's DHCP/router ports;
+	// the reference cases have none (hardening 3).
+	case ingress && last == CommentFallback && pr.pkt.Proto == 17 && (pr.pkt.SPort == 67 || pr.pkt.SPort == 547):
+		return "dhcp-from-network-port"
+	case ingress && last == CommentFallback && pr.pkt.Proto == 58 && pr.pkt.ICMPType == 134:
+		return "ra-from-router-port"
+	// ICMPv6 from the VM beyond ND/RS/MLD is up to the egress rules
+	// (hardening 2).
+	case !ingress && last == CommentFallback && pr.pkt.Proto == 58:
+		return "egress-icmpv6-by-rules"
+	}
+	// A source address of a port on this host, arriving from the uplink,
+	// is not accepted by a remote-group rule (hardening 4).
+	if ingress && pr.localSrc && last == CommentFallback {
+		return "local-member-from-uplink"
 	}
 	return ""
 }

@@ -110,7 +110,7 @@ type Ruleset struct {
 // PortInfo describes how one port was rendered.
 type PortInfo struct {
 	ID, Device, NetworkID string
-	// Filtered ports have Ingress, Egress and Spoof chains (in both
+	// Filtered ports have Ingress, Egress, Spoof and Dest chains (in both
 	// families); the others are passed through (port security off,
 	// trusted network-owned ports) or dropped (FailClosed).
 	Filtered   bool
@@ -119,6 +119,8 @@ type PortInfo struct {
 	// Zone is the conntrack zone of the port's traffic (0: none).
 	Zone                   uint16
 	Ingress, Egress, Spoof string
+	// Dest is the destination check (the addresses the port receives on).
+	Dest string
 }
 
 // Chain returns the chain of that name, or nil.
