@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -44,10 +43,7 @@ func (c *clock) advance(d time.Duration) {
 // log) and a clock the service judges heartbeats by.
 func newAgentEnv(t *testing.T, auth api.Authenticator) (*env, *sqldb.DB, *clock) {
 	t.Helper()
-	st, err := sqldb.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "b.db"))
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
+	st := openTestStore(t)
 	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	cfg := service.DefaultConfig()
 	cfg.Clock = clk.now

@@ -631,6 +631,13 @@ func renderError(w http.ResponseWriter, log *slog.Logger, err error) {
 		switch {
 		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 			e = apierr.New(503, "ServiceUnavailable", "The request was cancelled or timed out before it completed.")
+		case errors.Is(err, store.ErrUnavailable):
+			// The database is down or restarting: the client may retry.
+			if log == nil {
+				log = slog.Default()
+			}
+			log.Warn("database unavailable", "err", err)
+			e = apierr.New(503, "ServiceUnavailable", "The database is unavailable; retry the request later.")
 		default:
 			if log == nil {
 				log = slog.Default()

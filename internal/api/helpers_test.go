@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -19,6 +20,7 @@ import (
 	"github.com/bulwark-net/bulwark/internal/api"
 	"github.com/bulwark-net/bulwark/internal/policy"
 	"github.com/bulwark-net/bulwark/internal/service"
+	"github.com/bulwark-net/bulwark/internal/store/pgtest"
 	"github.com/bulwark-net/bulwark/internal/store/sqldb"
 	"github.com/gophercloud/gophercloud/v2"
 )
@@ -35,7 +37,33 @@ var (
 	neutronMAC  = regexp.MustCompile(`^fa:16:3e:[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}$`)
 )
 
-// env is one Bulwark server on a fresh SQLite file, reached through
+// backend is the database engine of this run of the suite: TestMain runs
+// every test once per engine (pgtest.Backends: BULWARK_TEST_DB).
+var backend = pgtest.SQLite
+
+func TestMain(m *testing.M) {
+	os.Exit(pgtest.Main(m, func(b string) { backend = b }))
+}
+
+// openTestStore opens a fresh store on the run's backend: a new SQLite
+// file, or a new database on the package's private PostgreSQL cluster.
+func openTestStore(t *testing.T) *sqldb.DB {
+	t.Helper()
+	ctx := context.Background()
+	var st *sqldb.DB
+	var err error
+	if backend == pgtest.Postgres {
+		st, err = sqldb.OpenPostgres(ctx, pgtest.NewDatabase(t), sqldb.PostgresOptions{MaxConns: 8})
+	} else {
+		st, err = sqldb.OpenSQLite(ctx, filepath.Join(t.TempDir(), "b.db"))
+	}
+	if err != nil {
+		t.Fatalf("open %s store: %v", backend, err)
+	}
+	return st
+}
+
+// env is one Bulwark server on a fresh database (SQLite file or PostgreSQL), reached through
 // httptest, with a gophercloud client and a raw HTTP client.
 type env struct {
 	t   *testing.T
@@ -69,11 +97,7 @@ func newEnv(t *testing.T) *env {
 
 func newEnvWith(t *testing.T, auth api.Authenticator, cfg service.Config) *env {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqldb.OpenSQLite(ctx, filepath.Join(t.TempDir(), "b.db"))
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
+	st := openTestStore(t)
 	e := &env{t: t}
 	h := api.New(service.New(st, cfg), auth, nil)
 	// Record every server error: no request of any test may get a 5xx.

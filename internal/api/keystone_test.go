@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -64,10 +63,7 @@ type kenv struct {
 func newKeystoneEnv(t *testing.T) *kenv {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqldb.OpenSQLite(ctx, filepath.Join(t.TempDir(), "b.db"))
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
+	st := openTestStore(t)
 	ids := identity.New(st, time.Hour)
 	if _, err := ids.Bootstrap(ctx, kAdminPassword); err != nil {
 		t.Fatalf("bootstrap: %v", err)

@@ -36,6 +36,24 @@ func (n *Notifier) Publish(seq int64) {
 	n.mu.Unlock()
 }
 
+// Advance is Publish for a seq that may already be known: it wakes the
+// waiters only when seq is newer than every seq published so far. The
+// change log grows in commit order, so a waiter woken for a newer seq
+// reads after the older one committed and needs no second wake-up; a
+// server's LISTEN loop hears its own commits again and uses this so that
+// they do not wake every watcher twice.
+func (n *Notifier) Advance(seq int64) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if seq <= n.last {
+		return false
+	}
+	n.last = seq
+	close(n.ch)
+	n.ch = make(chan struct{})
+	return true
+}
+
 // Wait returns a channel that the next Publish closes, and the highest
 // sequence number published so far (0 if none since the process started).
 func (n *Notifier) Wait() (<-chan struct{}, int64) {

@@ -16,6 +16,10 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	// ErrDuplicate: a unique constraint rejected the write.
 	ErrDuplicate = errors.New("store: duplicate")
+	// ErrUnavailable: the database could not be reached (down, restarting,
+	// connection lost). Nothing was committed unless the connection was
+	// lost during the commit itself; the client may retry.
+	ErrUnavailable = errors.New("store: database unavailable")
 )
 
 // Table names a resource table.

@@ -21,10 +21,10 @@ func (db *DB) idExec(ctx context.Context, q string, args ...any) error {
 		if db.dialect.IsUnique(err) {
 			return identity.ErrConflict
 		}
-		if strings.Contains(err.Error(), "FOREIGN KEY") {
+		if db.dialect.IsForeignKey != nil && db.dialect.IsForeignKey(err) {
 			return identity.ErrConflict
 		}
-		return fmt.Errorf("identity store: %w", err)
+		return fmt.Errorf("identity store: %w", db.unavailable(err))
 	}
 	if strings.HasPrefix(q, "UPDATE") || strings.HasPrefix(q, "DELETE") {
 		if n, _ := res.RowsAffected(); n == 0 {
@@ -37,14 +37,14 @@ func (db *DB) idExec(ctx context.Context, q string, args ...any) error {
 func idQuery[T any](ctx context.Context, db *DB, q string, scan func(*sql.Rows) (T, error)) ([]T, error) {
 	rows, err := db.reader.QueryContext(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("identity store: %w", err)
+		return nil, fmt.Errorf("identity store: %w", db.unavailable(err))
 	}
 	defer rows.Close()
 	var out []T
 	for rows.Next() {
 		v, err := scan(rows)
 		if err != nil {
-			return nil, fmt.Errorf("identity store: %w", err)
+			return nil, fmt.Errorf("identity store: %w", db.unavailable(err))
 		}
 		out = append(out, v)
 	}
@@ -185,7 +185,7 @@ func (db *DB) SaveToken(ctx context.Context, t identity.Token) error {
 func (db *DB) GetToken(ctx context.Context, hash string) (identity.Token, error) {
 	st, err := db.readerStmt(ctx, "SELECT user_id, project_id, methods, audit_id, issued_at, expires_at, revoked FROM tokens WHERE hash = ?")
 	if err != nil {
-		return identity.Token{}, fmt.Errorf("identity store: %w", err)
+		return identity.Token{}, fmt.Errorf("identity store: %w", db.unavailable(err))
 	}
 	t := identity.Token{Hash: hash}
 	var methods, issued, expires string
@@ -194,7 +194,7 @@ func (db *DB) GetToken(ctx context.Context, hash string) (identity.Token, error)
 		return t, identity.ErrNotFound
 	}
 	if err != nil {
-		return t, fmt.Errorf("identity store: %w", err)
+		return t, fmt.Errorf("identity store: %w", db.unavailable(err))
 	}
 	t.Methods = strings.Split(methods, ",")
 	t.IssuedAt, _ = time.Parse(tokenTime, issued)
@@ -209,16 +209,16 @@ func (db *DB) RevokeToken(ctx context.Context, hash string) error {
 func (db *DB) idTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := db.writer.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("identity store: %w", err)
+		return fmt.Errorf("identity store: %w", db.unavailable(err))
 	}
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
 		if errors.Is(err, identity.ErrNotFound) {
 			return err
 		}
-		return fmt.Errorf("identity store: %w", err)
+		return fmt.Errorf("identity store: %w", db.unavailable(err))
 	}
-	return tx.Commit()
+	return db.unavailable(tx.Commit())
 }
 
 func deleteOne(ctx context.Context, tx *sql.Tx, q, id string) error {
@@ -235,7 +235,7 @@ func deleteOne(ctx context.Context, tx *sql.Tx, q, id string) error {
 func (db *DB) PurgeTokens(ctx context.Context, before time.Time) error {
 	_, err := db.writer.ExecContext(ctx, db.dialect.Rebind("DELETE FROM tokens WHERE expires_at < ?"), before.UTC().Format(tokenTime))
 	if err != nil {
-		return fmt.Errorf("identity store: purge tokens: %w", err)
+		return fmt.Errorf("identity store: purge tokens: %w", db.unavailable(err))
 	}
 	return nil
 }

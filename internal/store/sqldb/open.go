@@ -3,12 +3,20 @@ package sqldb
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 )
 
-// Open opens the store named by url: "sqlite:PATH" (or a bare path).
-// PostgreSQL ("postgres://...") is planned; it is refused clearly here.
+// Open opens the store named by url: "sqlite:PATH" (or a bare path) for
+// the embedded database, "postgres://..." or "postgresql://..." for a
+// PostgreSQL database shared by any number of servers.
 func Open(ctx context.Context, url string) (*DB, error) {
+	return OpenWithLog(ctx, url, nil)
+}
+
+// OpenWithLog is Open with a logger for background work (PostgreSQL's
+// LISTEN loop).
+func OpenWithLog(ctx context.Context, url string, log *slog.Logger) (*DB, error) {
 	switch {
 	case strings.HasPrefix(url, "sqlite:"):
 		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
@@ -17,9 +25,9 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		}
 		return OpenSQLite(ctx, path)
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		return nil, fmt.Errorf("store: PostgreSQL is not supported yet; use sqlite:PATH")
+		return OpenPostgres(ctx, url, PostgresOptions{Log: log})
 	case !strings.Contains(url, ":"):
 		return OpenSQLite(ctx, url)
 	}
-	return nil, fmt.Errorf("store: unknown database URL %q (want sqlite:PATH)", url)
+	return nil, fmt.Errorf("store: unknown database URL %q (want sqlite:PATH or postgres://...)", url)
 }

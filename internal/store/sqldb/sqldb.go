@@ -1,7 +1,7 @@
 // Package sqldb implements store.Store on database/sql with portable SQL.
-// Dialect differences (placeholders, unique-violation codes, how a write
-// transaction takes its lock) live in a Dialect value, so PostgreSQL can
-// slot in beside SQLite without touching the layers above.
+// Dialect differences (placeholders, error codes, isolation, how the
+// change log is appended) live in a Dialect value, so SQLite and
+// PostgreSQL share every query and the layers above see one store.
 package sqldb
 
 import (
@@ -9,9 +9,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/bulwark-net/bulwark/internal/model"
 	"github.com/bulwark-net/bulwark/internal/store"
@@ -24,6 +27,24 @@ type Dialect struct {
 	Rebind func(string) string
 	// IsUnique reports whether err is a unique-constraint violation.
 	IsUnique func(error) bool
+	// IsForeignKey reports whether err is a foreign-key violation.
+	IsForeignKey func(error) bool
+	// IsRetryable reports whether a transaction lost a race with another
+	// one (serialization failure, deadlock) and may simply run again.
+	IsRetryable func(error) bool
+	// IsUnavailable reports whether err means the database cannot be
+	// reached (down, restarting, connection lost).
+	IsUnavailable func(error) bool
+	// WriteOptions and ReadOptions open write and read transactions.
+	WriteOptions, ReadOptions *sql.TxOptions
+	// LockChangeLog, when set, runs in a write transaction just before it
+	// appends to the change log and holds until commit, so that change-log
+	// sequence numbers become visible in the order they were taken.
+	LockChangeLog string
+	// AnnounceChanges, when set, runs (with the newest seq as its only
+	// argument) after the append, inside the transaction: it tells the
+	// other servers at commit that the log advanced.
+	AnnounceChanges string
 }
 
 // DB is a store.Store over a writer and a reader connection pool (the same
@@ -34,6 +55,8 @@ type DB struct {
 	reader  *sql.DB
 	stmts   sync.Map // query text -> *sql.Stmt on reader
 	notify  *store.Notifier
+	// closers run on Close, before the pools close (the LISTEN loop).
+	closers []func()
 }
 
 // New wraps open pools.
@@ -41,11 +64,18 @@ func New(d Dialect, writer, reader *sql.DB) *DB {
 	return &DB{dialect: d, writer: writer, reader: reader, notify: store.NewNotifier()}
 }
 
+// Dialect returns the SQL dialect of the store.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
 // Notifier is signalled after every commit that appended changes.
 func (db *DB) Notifier() *store.Notifier { return db.notify }
 
-// Close closes both pools.
+// Close stops background work and closes both pools.
 func (db *DB) Close() error {
+	for _, c := range db.closers {
+		c()
+	}
+	db.closers = nil
 	err := db.writer.Close()
 	if db.reader != db.writer {
 		if e := db.reader.Close(); err == nil {
@@ -55,13 +85,22 @@ func (db *DB) Close() error {
 	return err
 }
 
+// unavailable marks err as store.ErrUnavailable when the dialect says the
+// database could not be reached, so the API answers 503 instead of 500.
+func (db *DB) unavailable(err error) error {
+	if err == nil || errors.Is(err, store.ErrUnavailable) || db.dialect.IsUnavailable == nil || !db.dialect.IsUnavailable(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+}
+
 func (db *DB) readerStmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	if s, ok := db.stmts.Load(q); ok {
 		return s.(*sql.Stmt), nil
 	}
 	s, err := db.reader.PrepareContext(ctx, db.dialect.Rebind(q))
 	if err != nil {
-		return nil, err
+		return nil, db.unavailable(err)
 	}
 	if prev, loaded := db.stmts.LoadOrStore(q, s); loaded {
 		s.Close()
@@ -82,45 +121,84 @@ func (db *DB) GetDoc(ctx context.Context, t store.Table, id string) ([]byte, str
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, "", store.ErrNotFound
 		}
-		return nil, "", fmt.Errorf("store: get %s %s: %w", t, id, err)
+		return nil, "", fmt.Errorf("store: get %s %s: %w", t, id, db.unavailable(err))
 	}
 	return doc, project, nil
 }
 
 // Read runs fn in a read-only transaction.
 func (db *DB) Read(ctx context.Context, fn func(store.Tx) error) error {
-	tx, err := db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	opts := db.dialect.ReadOptions
+	if opts == nil {
+		opts = &sql.TxOptions{ReadOnly: true}
+	}
+	tx, err := db.reader.BeginTx(ctx, opts)
 	if err != nil {
-		return fmt.Errorf("store: begin read: %w", err)
+		return fmt.Errorf("store: begin read: %w", db.unavailable(err))
 	}
 	defer tx.Rollback()
 	if err := fn(&sqlTx{db: db, tx: tx}); err != nil {
-		return err
+		return db.unavailable(err)
 	}
-	return tx.Commit()
+	return db.unavailable(tx.Commit())
 }
 
-// Write runs fn in a write transaction and commits.
+// maxWriteAttempts bounds how often a write transaction that lost a race
+// (or found a dead pooled connection before committing) is run again.
+const maxWriteAttempts = 30
+
+// Write runs fn in a write transaction and commits. Where the engine
+// lets writers run concurrently (PostgreSQL, serializable), a transaction
+// that loses a race with another one is rolled back and fn runs again
+// from the start on fresh reads, so fn must not keep state across runs
+// except by resetting it. A connection lost before the commit was sent is
+// retried the same way; one lost during the commit is not (the outcome is
+// unknown) and becomes store.ErrUnavailable.
 func (db *DB) Write(ctx context.Context, fn func(store.Tx) error) error {
-	tx, err := db.writer.BeginTx(ctx, nil)
+	for attempt := 1; ; attempt++ {
+		seq, committing, err := db.writeOnce(ctx, fn)
+		if err == nil {
+			if seq > 0 {
+				db.notify.Publish(seq)
+			}
+			return nil
+		}
+		retry := db.dialect.IsRetryable != nil && db.dialect.IsRetryable(err)
+		if !retry && !committing && db.dialect.IsUnavailable != nil && db.dialect.IsUnavailable(err) && attempt < 3 {
+			retry = true
+		}
+		if !retry || attempt >= maxWriteAttempts || ctx.Err() != nil {
+			return db.unavailable(err)
+		}
+		// Jittered backoff so that racing writers do not meet again.
+		backoff := time.Duration(1<<min(attempt, 5)) * time.Millisecond
+		select {
+		case <-time.After(backoff/2 + rand.N(backoff)):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// writeOnce runs one attempt of Write. committing reports that the error
+// came from COMMIT itself.
+func (db *DB) writeOnce(ctx context.Context, fn func(store.Tx) error) (seq int64, committing bool, err error) {
+	tx, err := db.writer.BeginTx(ctx, db.dialect.WriteOptions)
 	if err != nil {
-		return fmt.Errorf("store: begin write: %w", err)
+		return 0, false, fmt.Errorf("store: begin write: %w", err)
 	}
 	defer tx.Rollback()
 	t := &sqlTx{db: db, tx: tx, write: true}
 	if err := fn(t); err != nil {
-		return err
+		return 0, false, err
 	}
-	if err := t.flushPortKeys(ctx); err != nil {
-		return err
+	if err := t.appendChanges(ctx); err != nil {
+		return 0, false, err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: commit: %w", err)
+		return 0, true, fmt.Errorf("store: commit: %w", err)
 	}
-	if t.lastSeq > 0 {
-		db.notify.Publish(t.lastSeq)
-	}
-	return nil
+	return t.lastSeq, false, nil
 }
 
 // Changes reads the change log after seq.
@@ -131,18 +209,18 @@ func (db *DB) Changes(ctx context.Context, after int64, limit int) ([]store.Chan
 	rows, err := db.reader.QueryContext(ctx, db.dialect.Rebind(
 		"SELECT seq, resource, resource_id, revision, op, project_id, changed_at FROM changes WHERE seq > ? ORDER BY seq LIMIT ?"), after, limit)
 	if err != nil {
-		return nil, fmt.Errorf("store: changes: %w", err)
+		return nil, fmt.Errorf("store: changes: %w", db.unavailable(err))
 	}
 	defer rows.Close()
 	var out []store.Change
 	for rows.Next() {
 		var c store.Change
 		if err := rows.Scan(&c.Seq, &c.Resource, &c.ResourceID, &c.Revision, &c.Op, &c.ProjectID, &c.ChangedAt); err != nil {
-			return nil, fmt.Errorf("store: changes: %w", err)
+			return nil, fmt.Errorf("store: changes: %w", db.unavailable(err))
 		}
 		out = append(out, c)
 	}
-	return out, rows.Err()
+	return out, db.unavailable(rows.Err())
 }
 
 type sqlTx struct {
@@ -151,11 +229,23 @@ type sqlTx struct {
 	write bool
 	// lastSeq is the newest change this transaction appended.
 	lastSeq int64
+	// pending holds the transaction's change-log entries in order; they
+	// are appended just before commit (appendChanges), when the watch
+	// keys of port changes are known and for as short a time as possible
+	// under the change-log lock.
+	pending []pendingChange
 	// ports holds, for every port this transaction touched, its state
-	// before the transaction and the changes it logged for it: their watch
-	// keys are written just before commit, from the before and after
-	// states (see flushPortKeys).
+	// before the transaction: a port change's watch keys come from the
+	// before and after states.
 	ports map[string]*portTouch
+}
+
+// pendingChange is a change-log entry waiting for commit.
+type pendingChange struct {
+	resource, id, project, op, changedAt string
+	revision                            int64
+	keys                                []string
+	portID                              string // a port change: keys from its states
 }
 
 func (t *sqlTx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
@@ -263,50 +353,121 @@ func (t *sqlTx) CountByProject(ctx context.Context, tb store.Table, projectID st
 	return t.Count(ctx, tb, "project_id", projectID)
 }
 
-// logChange appends one change-log row and its watch keys. A port's keys
-// depend on the whole transaction and are written by flushPortKeys; the
-// keys of the other resources are known now (groupID: a rule's group).
+// logChange records one change-log entry with its watch keys; it is
+// appended at commit. A port's keys depend on the whole transaction and
+// are computed then; the keys of the other resources are known now
+// (groupID: a rule's group).
 func (t *sqlTx) logChange(ctx context.Context, tb store.Table, id, project string, rev int64, op, groupID string) error {
-	var seq int64
-	err := t.tx.QueryRowContext(ctx, t.db.dialect.Rebind(
-		"INSERT INTO changes (resource, resource_id, revision, op, project_id, changed_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq"),
-		store.Resource[tb], id, rev, op, project, model.Now()).Scan(&seq)
-	if err != nil {
-		return fmt.Errorf("store: change log: %w", err)
-	}
-	t.lastSeq = seq
-	var keys []string
+	c := pendingChange{resource: store.Resource[tb], id: id, project: project, op: op, revision: rev, changedAt: model.Now()}
 	switch tb {
 	case store.Ports:
-		pt := t.ports[id]
-		if pt == nil {
+		if t.ports[id] == nil {
 			return fmt.Errorf("store: change log: port %s changed without its state captured", id)
 		}
-		pt.seqs = append(pt.seqs, seq)
+		c.portID = id
 	case store.SecurityGroups:
-		keys = []string{store.KeyGroup + id}
+		c.keys = []string{store.KeyGroup + id}
 	case store.Rules:
-		keys = []string{store.KeyGroup + groupID}
+		c.keys = []string{store.KeyGroup + groupID}
 	case store.AddressGroups:
-		keys = []string{store.KeyAddressGroup + id}
+		c.keys = []string{store.KeyAddressGroup + id}
 	}
-	return t.insertKeys(ctx, seq, keys)
+	t.pending = append(t.pending, c)
+	if c.portID != "" {
+		t.ports[id].logged = true
+	}
+	return nil
 }
 
-func (t *sqlTx) insertKeys(ctx context.Context, seq int64, keys []string) error {
-	for _, k := range keys {
-		if _, err := t.exec(ctx, "INSERT INTO change_keys (seq, watch_key) VALUES (?, ?)", seq, k); err != nil {
-			return fmt.Errorf("store: change keys: %w", err)
+// appendChanges writes the transaction's change-log entries and their
+// watch keys, after checking that every port whose membership changed
+// also logged a change (otherwise no agent would hear of it).
+//
+// On engines with concurrent writers (PostgreSQL) a sequence number taken
+// by one transaction can become visible after a higher one taken by a
+// transaction that committed first; a watcher that had read past the
+// higher one would never see the lower one. LockChangeLog (a
+// transaction-level advisory lock) closes that gap: it is taken here, just
+// before the numbers are drawn, and released by the commit, so the log
+// grows in commit order. Only this tail of a write transaction is
+// serialized.
+func (t *sqlTx) appendChanges(ctx context.Context) error {
+	portKeys := map[string][]string{}
+	for id, pt := range t.ports {
+		after, err := t.portState(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !pt.logged {
+			if pt.before.Exists != after.Exists || !slices.Equal(pt.before.Groups, after.Groups) {
+				return fmt.Errorf("store: port %s changed without a change-log entry", id)
+			}
+			continue
+		}
+		portKeys[id] = store.PortKeys(pt.before, after)
+	}
+	if len(t.pending) == 0 {
+		return nil
+	}
+	if q := t.db.dialect.LockChangeLog; q != "" {
+		if _, err := t.tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("store: lock change log: %w", err)
+		}
+	}
+	var keySeqs []int64
+	var keys []string
+	for _, c := range t.pending {
+		var seq int64
+		err := t.tx.QueryRowContext(ctx, t.db.dialect.Rebind(
+			"INSERT INTO changes (resource, resource_id, revision, op, project_id, changed_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq"),
+			c.resource, c.id, c.revision, c.op, c.project, c.changedAt).Scan(&seq)
+		if err != nil {
+			return fmt.Errorf("store: change log: %w", err)
+		}
+		t.lastSeq = seq
+		ks := c.keys
+		if c.portID != "" {
+			ks = portKeys[c.portID]
+		}
+		for _, k := range ks {
+			keySeqs = append(keySeqs, seq)
+			keys = append(keys, k)
+		}
+	}
+	if err := t.insertKeys(ctx, keySeqs, keys); err != nil {
+		return err
+	}
+	if q := t.db.dialect.AnnounceChanges; q != "" {
+		if _, err := t.tx.ExecContext(ctx, q, strconv.FormatInt(t.lastSeq, 10)); err != nil {
+			return fmt.Errorf("store: announce changes: %w", err)
 		}
 	}
 	return nil
 }
 
-// portTouch is a port's state before the transaction and the changes the
-// transaction logged for it.
+// insertKeys writes change_keys rows, many per statement.
+func (t *sqlTx) insertKeys(ctx context.Context, seqs []int64, keys []string) error {
+	const perStatement = 200
+	for len(keys) > 0 {
+		n := min(len(keys), perStatement)
+		args := make([]any, 0, 2*n)
+		for i := range n {
+			args = append(args, seqs[i], keys[i])
+		}
+		q := "INSERT INTO change_keys (seq, watch_key) VALUES " + strings.TrimSuffix(strings.Repeat("(?, ?), ", n), ", ")
+		if _, err := t.exec(ctx, q, args...); err != nil {
+			return fmt.Errorf("store: change keys: %w", err)
+		}
+		seqs, keys = seqs[n:], keys[n:]
+	}
+	return nil
+}
+
+// portTouch is a port's state before the transaction and whether the
+// transaction logged a change for it.
 type portTouch struct {
 	before store.PortState
-	seqs   []int64
+	logged bool
 }
 
 // touchPort records port id's state the first time the transaction
@@ -339,32 +500,6 @@ func (t *sqlTx) portState(ctx context.Context, id string) (store.PortState, erro
 	st.Exists = true
 	st.Groups, err = t.strings(ctx, "SELECT security_group_id FROM port_security_groups WHERE port_id = ? ORDER BY security_group_id", id)
 	return st, err
-}
-
-// flushPortKeys writes the watch keys of every port change of the
-// transaction, from each port's state before and after it. A change of a
-// port's groups must come with a change of the port itself (the service
-// always writes both); otherwise no agent would hear of it.
-func (t *sqlTx) flushPortKeys(ctx context.Context) error {
-	for id, pt := range t.ports {
-		after, err := t.portState(ctx, id)
-		if err != nil {
-			return err
-		}
-		if len(pt.seqs) == 0 {
-			if pt.before.Exists != after.Exists || !slices.Equal(pt.before.Groups, after.Groups) {
-				return fmt.Errorf("store: port %s changed without a change-log entry", id)
-			}
-			continue
-		}
-		keys := store.PortKeys(pt.before, after)
-		for _, seq := range pt.seqs {
-			if err := t.insertKeys(ctx, seq, keys); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 func (t *sqlTx) strings(ctx context.Context, q string, args ...any) ([]string, error) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -17,24 +18,45 @@ import (
 
 	"github.com/bulwark-net/bulwark/internal/store"
 	"github.com/bulwark-net/bulwark/internal/store/migrations"
+	"github.com/bulwark-net/bulwark/internal/store/pgtest"
 	"github.com/bulwark-net/bulwark/internal/store/sqldb"
 )
 
 var ctx = context.Background()
 
+// backend is the engine of this run: TestMain runs every test once per
+// engine (pgtest.Backends: BULWARK_TEST_DB=sqlite|postgres|both).
+var backend = pgtest.SQLite
+
+func TestMain(m *testing.M) {
+	os.Exit(pgtest.Main(m, func(b string) { backend = b }))
+}
+
+// open opens the store at path: a SQLite file, or a postgres:// URL.
 func open(t *testing.T, path string) *sqldb.DB {
 	t.Helper()
-	db, err := sqldb.OpenSQLite(ctx, path)
+	db, err := sqldb.Open(ctx, path)
 	if err != nil {
-		t.Fatalf("OpenSQLite(%s): %v", path, err)
+		t.Fatalf("Open(%s): %v", path, err)
 	}
 	return db
 }
 
-// newDB opens a fresh database file in a temporary directory.
+// freshPath names a new empty database on the run's backend: a file in a
+// temporary directory (whose missing parent the store creates) or a new
+// PostgreSQL database.
+func freshPath(t *testing.T) string {
+	t.Helper()
+	if backend == pgtest.Postgres {
+		return pgtest.NewDatabase(t)
+	}
+	return filepath.Join(t.TempDir(), "sub", "bulwark.db")
+}
+
+// newDB opens a fresh database.
 func newDB(t *testing.T) (*sqldb.DB, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "sub", "bulwark.db") // the directory is created
+	path := freshPath(t)
 	db := open(t, path)
 	t.Cleanup(func() { db.Close() })
 	return db, path
@@ -405,9 +427,19 @@ func TestChangeLog(t *testing.T) {
 	})
 	// A rolled-back transaction leaves neither rows nor changes.
 	boom := errors.New("boom")
-	err := db.Write(ctx, func(tx store.Tx) error {
+	missingNet := func(tx store.Tx) {
 		if err := tx.Insert(ctx, store.Ports, row(store.Ports, "port-x", "p1", 1, "x", map[string]string{"network_id": "n-none"})); err == nil {
 			t.Error("port on a missing network inserted")
+		}
+	}
+	if backend == pgtest.Postgres {
+		// A failed statement aborts a PostgreSQL transaction (the service
+		// never continues after one): check it on its own.
+		_ = db.Write(ctx, func(tx store.Tx) error { missingNet(tx); return boom })
+	}
+	err := db.Write(ctx, func(tx store.Tx) error {
+		if backend == pgtest.SQLite {
+			missingNet(tx)
 		}
 		if err := tx.Insert(ctx, store.Networks, row(store.Networks, "n9", "p1", 1, "x", nil)); err != nil {
 			return err
@@ -631,7 +663,7 @@ func TestAllocationsGroupsQuotasCounters(t *testing.T) {
 }
 
 func TestRestartDurability(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "bulwark.db")
+	path := freshPath(t)
 	db := open(t, path)
 	parents := seedParents(t, db)
 	write(t, db, func(tx store.Tx) error {
@@ -717,7 +749,27 @@ func TestRestartDurability(t *testing.T) {
 	db.Close()
 
 	// The migration ran exactly once: goose recorded each version once.
+	if backend == pgtest.Postgres {
+		checkGooseVersions(t, "pgx", path, migrations.Postgres, "postgres")
+		return
+	}
+	checkGooseVersions(t, "sqlite", "file:"+path, migrations.SQLite, "sqlite")
 	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var mode string
+	if err := raw.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q %v", mode, err)
+	}
+}
+
+// checkGooseVersions checks that goose applied every embedded migration
+// exactly once.
+func checkGooseVersions(t *testing.T, driver, dsn string, files fs.FS, dir string) {
+	t.Helper()
+	raw, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -735,12 +787,8 @@ func TestRestartDurability(t *testing.T) {
 		}
 		versions = append(versions, v)
 	}
-	if want := embeddedVersions(t); !reflect.DeepEqual(versions, want) {
+	if want := embeddedVersions(t, files, dir); !reflect.DeepEqual(versions, want) {
 		t.Errorf("goose versions applied: %v, want %v (each once)", versions, want)
-	}
-	var mode string
-	if err := raw.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
-		t.Errorf("journal_mode = %q %v", mode, err)
 	}
 }
 
@@ -826,6 +874,9 @@ func TestConcurrentWriters(t *testing.T) {
 }
 
 func TestOpenURL(t *testing.T) {
+	if backend == pgtest.Postgres {
+		t.Skip("SQLite URLs; PostgreSQL URLs are what every other test opens")
+	}
 	dir := t.TempDir()
 	for _, url := range []string{"sqlite:" + filepath.Join(dir, "a.db"), "sqlite://" + filepath.Join(dir, "b.db"), filepath.Join(dir, "c.db")} {
 		db, err := sqldb.Open(ctx, url)
@@ -847,9 +898,9 @@ func TestOpenURL(t *testing.T) {
 }
 
 // embeddedVersions lists the migration versions shipped in the binary.
-func embeddedVersions(t *testing.T) []int64 {
+func embeddedVersions(t *testing.T, files fs.FS, dir string) []int64 {
 	t.Helper()
-	entries, err := fs.ReadDir(migrations.SQLite, "sqlite")
+	entries, err := fs.ReadDir(files, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/bulwark-net/bulwark/internal/store/migrations"
 	"github.com/pressly/goose/v3"
@@ -29,6 +30,13 @@ var SQLiteDialect = Dialect{
 		}
 		return false
 	},
+	IsForeignKey: func(err error) bool {
+		var se *sqlite.Error
+		return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY || strings.Contains(err.Error(), "FOREIGN KEY"))
+	},
+	// One writer connection: transactions never race, nothing to retry,
+	// and a file cannot be "unreachable".
+	ReadOptions: &sql.TxOptions{ReadOnly: true},
 }
 
 // OpenSQLite opens (creating if needed) the database file at path and
@@ -53,7 +61,7 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	if err := migrate(ctx, writer, goose.DialectSQLite3); err != nil {
+	if err := migrate(ctx, writer, goose.DialectSQLite3, migrations.SQLite, "sqlite"); err != nil {
 		writer.Close()
 		return nil, err
 	}
@@ -67,12 +75,12 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	return New(SQLiteDialect, writer, reader), nil
 }
 
-func migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect) error {
-	fsys, err := fs.Sub(migrations.SQLite, "sqlite")
+func migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, files fs.FS, dir string, opts ...goose.ProviderOption) error {
+	fsys, err := fs.Sub(files, dir)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	p, err := goose.NewProvider(dialect, db, fsys)
+	p, err := goose.NewProvider(dialect, db, fsys, opts...)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
