@@ -27,6 +27,6 @@ func main() {
 	}
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "bulwark:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }

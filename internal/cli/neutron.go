@@ -1,0 +1,646 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/bulwark-net/bulwark/internal/cli/output"
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/spf13/cobra"
+)
+
+// The neutron CLI's spellings (python-neutronclient), as operators'
+// runbooks contain them. Unlike `port set`, neutron's port-update replaces
+// the lists it is given (security groups, address pairs, fixed IPs).
+
+func (a *app) neutronCmds() []*cobra.Command {
+	return []*cobra.Command{
+		a.nList("net-list", networkRes, neutronNetColumns), a.nShow("net-show", networkRes), a.nNetCreate(), a.nNetUpdate(), a.nDelete("net-delete", networkRes),
+		a.nList("subnet-list", subnetRes, neutronSubnetColumns), a.nShow("subnet-show", subnetRes), a.nSubnetCreate(), a.nDelete("subnet-delete", subnetRes),
+		a.nList("port-list", portRes, neutronPortColumns), a.nShow("port-show", portRes), a.nPortCreate(), a.nPortUpdate(), a.nDelete("port-delete", portRes),
+		a.nList("security-group-list", groupRes, neutronGroupColumns), a.nShow("security-group-show", groupRes), a.nGroupCreate(), a.nGroupUpdate(),
+		a.nDelete("security-group-delete", groupRes),
+		a.nList("security-group-rule-list", ruleRes, neutronRuleColumns), a.nShow("security-group-rule-show", ruleRes), a.nRuleCreate(),
+		a.nDelete("security-group-rule-delete", ruleRes),
+	}
+}
+
+// neutronJSON shows a list of objects one JSON object per line, as the
+// neutron CLI shows fixed_ips and allowed_address_pairs.
+func neutronJSON(key string) column {
+	return column{name: key, value: func(o object) any {
+		l, ok := o[key].([]any)
+		if !ok {
+			return o[key]
+		}
+		lines := make([]string, len(l))
+		for i, e := range l {
+			b, _ := json.Marshal(e)
+			lines[i] = string(b)
+		}
+		return strings.Join(lines, "\n")
+	}}
+}
+
+var (
+	neutronNetColumns    = []column{attr("id", "id"), attr("name", "name"), attr("tenant_id", "tenant_id"), attr("subnets", "subnets")}
+	neutronSubnetColumns = []column{attr("id", "id"), attr("name", "name"), attr("tenant_id", "tenant_id"), attr("cidr", "cidr"),
+		neutronJSON("allocation_pools")}
+	neutronPortColumns  = []column{attr("id", "id"), attr("name", "name"), attr("tenant_id", "tenant_id"), attr("mac_address", "mac_address"), neutronJSON("fixed_ips")}
+	neutronGroupColumns = []column{attr("id", "id"), attr("name", "name"), attr("tenant_id", "tenant_id"), attr("description", "description")}
+	neutronRuleColumns  = []column{attr("id", "id"), attr("security_group", "security_group_id"), attr("direction", "direction"),
+		attr("ethertype", "ethertype"), column{"port/protocol", func(o object) any {
+			p := output.Text(o["protocol"])
+			if o["protocol"] == nil {
+				p = "any"
+			}
+			if r := output.Text(portRange(o)); r != "" {
+				return r + "/" + p
+			}
+			return p
+		}}, column{"remote", func(o object) any {
+			switch {
+			case o["remote_group_id"] != nil:
+				return str(o["remote_group_id"]) + " (group)"
+			case o["remote_address_group_id"] != nil:
+				return str(o["remote_address_group_id"]) + " (address group)"
+			case o["remote_ip_prefix"] != nil:
+				return o["remote_ip_prefix"]
+			}
+			return "any"
+		}}}
+)
+
+func (a *app) nList(use string, r *resource, cols []column) *cobra.Command {
+	var (
+		o    output.Options
+		name string
+	)
+	cmd := a.command(use, "List "+r.plural+" (neutron CLI spelling)", noArgs, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, _ []string) error {
+		if err := o.Validate(); err != nil {
+			return usagef("%v", err)
+		}
+		q := query{}
+		if name != "" {
+			q["name"] = []string{name}
+		}
+		objs, err := r.List(ctx, c, q)
+		if err != nil {
+			return err
+		}
+		return printList(cmd.OutOrStdout(), o, cols, objs)
+	})
+	if r != ruleRes {
+		cmd.Flags().StringVar(&name, "name", "", "only those with this name")
+	}
+	return formatted(cmd, &o)
+}
+
+func (a *app) nShow(use string, r *resource) *cobra.Command {
+	var o output.Options
+	upper := strings.ToUpper(strings.ReplaceAll(r.key, "security_group_", ""))
+	cmd := a.command(use+" "+upper, "Show a "+r.key+" (neutron CLI spelling)", exactArgs(1, upper), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
+		if err := o.Validate(); err != nil {
+			return usagef("%v", err)
+		}
+		obj, err := r.Find(ctx, c, args[0])
+		if err != nil {
+			return err
+		}
+		return o.PrintMap(cmd.OutOrStdout(), obj)
+	})
+	return formatted(cmd, &o)
+}
+
+func (a *app) nDelete(use string, r *resource) *cobra.Command {
+	return a.command(use+" ID [ID ...]", "Delete "+r.plural+" (neutron CLI spelling)", minArgs(1, "ID [ID ...]"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
+		if err := deleteAll(ctx, c, cmd.ErrOrStderr(), r, args); err != nil {
+			return err
+		}
+		for _, n := range args {
+			fmt.Fprintf(cmd.OutOrStdout(), "Deleted %s: %s\n", r.key, n)
+		}
+		return nil
+	})
+}
+
+// nCreated prints what the neutron CLI prints after a create.
+func nCreated(cmd *cobra.Command, o output.Options, r *resource, obj object) error {
+	if o.Format == "table" || o.Format == "" {
+		fmt.Fprintf(cmd.OutOrStdout(), "Created a new %s:\n", r.key)
+	}
+	return o.PrintMap(cmd.OutOrStdout(), obj)
+}
+
+// optBool is a neutron-style "--flag True|False" (also --flag=False and the
+// underscore spelling).
+type optBool struct {
+	s   string
+	set bool
+}
+
+func (b *optBool) add(cmd *cobra.Command, name, usage string) {
+	cmd.Flags().StringVar(&b.s, name, "", usage+" (True or False)")
+}
+
+func (b *optBool) get(cmd *cobra.Command, name string) (bool, bool, error) {
+	if !cmd.Flags().Changed(name) {
+		return false, false, nil
+	}
+	v, err := parseBool(name, b.s)
+	return v, true, err
+}
+
+func (a *app) nNetCreate() *cobra.Command {
+	var (
+		o                 output.Options
+		shared, adminDown bool
+		portSec           optBool
+		description, proj string
+	)
+	cmd := a.command("net-create NAME", "Create a network (neutron CLI spelling)", exactArgs(1, "NAME"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
+		if err := o.Validate(); err != nil {
+			return usagef("%v", err)
+		}
+		attrs := map[string]any{"name": args[0]}
+		if shared {
+			attrs["shared"] = true
+		}
+		if adminDown {
+			attrs["admin_state_up"] = false
+		}
+		if v, ok, err := portSec.get(cmd, "port-security-enabled"); err != nil {
+			return err
+		} else if ok {
+			attrs["port_security_enabled"] = v
+		}
+		if description != "" {
+			attrs["description"] = description
+		}
+		if proj != "" {
+			attrs["project_id"] = proj
+		}
+		n, err := networkRes.Create(ctx, c, attrs)
+		if err != nil {
+			return err
+		}
+		return nCreated(cmd, o, networkRes, n)
+	})
+	f := cmd.Flags()
+	f.BoolVar(&shared, "shared", false, "share with every project")
+	f.BoolVar(&adminDown, "admin-state-down", false, "create it administratively down")
+	portSec.add(cmd, "port-security-enabled", "port security for the network's new ports")
+	f.StringVar(&description, "description", "", "description")
+	f.StringVar(&proj, "tenant-id", "", "owning project (admin only)")
+	f.StringVar(&proj, "project-id", "", "owning project (admin only)")
+	return formatted(cmd, &o)
+}
+
+func (a *app) nNetUpdate() *cobra.Command {
+	var (
+		name, description string
+		portSec, adminUp  optBool
+		shared            optBool
+	)
+	cmd := a.command("net-update NETWORK", "Change a network (neutron CLI spelling)", exactArgs(1, "NETWORK"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
+		attrs := map[string]any{}
+		for flag, b := range map[string]*optBool{"port-security-enabled": &portSec, "admin-state-up": &adminUp, "shared": &shared} {
+			v, ok, err := b.get(cmd, flag)
+			if err != nil {
+				return err
+			}
+			if ok {
+				attrs[strings.ReplaceAll(flag, "-", "_")] = v
+			}
+		}
+		if cmd.Flags().Changed("name") {
+			attrs["name"] = name
+		}
+		if cmd.Flags().Changed("description") {
+			attrs["description"] = description
+		}
+		id, err := networkRes.FindID(ctx, c, args[0])
+		if err != nil {
+			return err
+		}
+		if _, err := networkRes.Update(ctx, c, id, attrs); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "Updated network: %s\n", args[0])
+		return nil
+	})
+	cmd.Flags().StringVar(&name, "name", "", "new name")
+	cmd.Flags().StringVar(&description, "description", "", "description")
+	portSec.add(cmd, "port-security-enabled", "port security for the network's new ports")
+	adminUp.add(cmd, "admin-state-up", "administrative state")
+	shared.add(cmd, "shared", "sharing with every project")
+	return cmd
+}
+
+func (a *app) nSubnetCreate() *cobra.Command {
+	var (
+		o                                output.Options
+		name, gateway, description, proj string
+		noGateway, enableDHCP, noDHCP    bool
+		ipVersion                        int
+		pools, dns                       []string
+	)
+	cmd := a.command("subnet-create NETWORK CIDR", "Create a subnet (neutron CLI spelling)", exactArgs(2, "NETWORK", "CIDR"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
+		if err := o.Validate(); err != nil {
+			return usagef("%v", err)
+		}
+		prefix, err := netip.ParsePrefix(args[1])
+		if err != nil {
+			return usagef("%q is not a CIDR", args[1])
+		}
+		if !cmd.Flags().Changed("ip-version") && prefix.Addr().Is6() {
+			ipVersion = 6
+		}
+		if ipVersion != 4 && ipVersion != 6 {
+			return usagef("--ip-version must be 4 or 6")
+		}
+		attrs := map[string]any{"cidr": args[1], "ip_version": ipVersion}
+		if name != "" {
+			attrs["name"] = name
+		}
+		if description != "" {
+			attrs["description"] = description
+		}
+		if proj != "" {
+			attrs["project_id"] = proj
+		}
+		switch {
+		case noGateway && gateway != "":
+			return usagef("--gateway and --no-gateway exclude each other")
+		case noGateway:
+			attrs["gateway_ip"] = nil
+		case gateway != "":
+			if _, err := netip.ParseAddr(gateway); err != nil {
+				return usagef("--gateway %q is not an IP address", gateway)
+			}
+			attrs["gateway_ip"] = gateway
+		}
+		if enableDHCP && noDHCP {
+			return usagef("--enable-dhcp and --disable-dhcp exclude each other")
+		}
+		if enableDHCP || noDHCP {
+			attrs["enable_dhcp"] = enableDHCP
+		}
+		if len(pools) > 0 {
+			var ps []any
+			for _, spec := range pools {
+				p, err := parsePool(spec)
+				if err != nil {
+					return err
+				}
+				ps = append(ps, p)
+			}
+			attrs["allocation_pools"] = ps
+		}
+		if len(dns) > 0 {
+			attrs["dns_nameservers"] = dns
+		}
+		netID, err := networkRes.FindID(ctx, c, args[0])
+		if err != nil {
+			return err
+		}
+		attrs["network_id"] = netID
+		s, err := subnetRes.Create(ctx, c, attrs)
+		if err != nil {
+			return err
+		}
+		return nCreated(cmd, o, subnetRes, s)
+	})
+	f := cmd.Flags()
+	f.StringVar(&name, "name", "", "name")
+	f.StringVar(&description, "description", "", "description")
+	f.StringVar(&gateway, "gateway", "", "gateway address (default: the first address)")
+	f.BoolVar(&noGateway, "no-gateway", false, "no gateway")
+	f.BoolVar(&enableDHCP, "enable-dhcp", false, "enable DHCP")
+	f.BoolVar(&noDHCP, "disable-dhcp", false, "disable DHCP")
+	f.IntVar(&ipVersion, "ip-version", 4, "4 or 6 (default: the CIDR's family)")
+	f.StringArrayVar(&pools, "allocation-pool", nil, "start=IP,end=IP (repeatable)")
+	f.StringArrayVar(&dns, "dns-nameserver", nil, "DNS server (repeatable)")
+	f.StringVar(&proj, "tenant-id", "", "owning project (admin only)")
+	return formatted(cmd, &o)
+}
+
+// neutronPortFlags are what port-create and port-update share.
+type neutronPortFlags struct {
+	name, description, deviceID, deviceOwner, mac, host string
+	fixedIPs, groups, pairs                             []string
+	noGroups, noPairs                                   bool
+	portSec, adminUp                                    optBool
+}
+
+func (p *neutronPortFlags) add(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&p.name, "name", "", "name")
+	f.StringVar(&p.description, "description", "", "description")
+	f.StringVar(&p.deviceID, "device-id", "", "device ID")
+	f.StringVar(&p.deviceOwner, "device-owner", "", "device owner")
+	f.StringVar(&p.host, "binding:host-id", "", "binding host (also --binding:host_id)")
+	f.StringArrayVar(&p.fixedIPs, "fixed-ip", nil, "subnet_id=SUBNET,ip_address=IP (repeatable)")
+	f.StringArrayVar(&p.groups, "security-group", nil, "security group, name or ID (repeatable)")
+	f.BoolVar(&p.noGroups, "no-security-groups", false, "no security groups")
+	f.StringArrayVar(&p.pairs, "allowed-address-pairs", nil, "type=dict list=true ip_address=IP[,mac_address=MAC] [ip_address=...]; action=clear empties them")
+	f.BoolVar(&p.noPairs, "no-allowed-address-pairs", false, "no allowed address pairs")
+	p.portSec.add(cmd, "port-security-enabled", "port security")
+}
+
+// neutronPairTokens takes the address pair values out of the positional
+// arguments: the neutron CLI reads `--allowed-address-pairs type=dict
+// list=true ip_address=X ip_address=Y`, which pflag sees as one flag value
+// and then positional words.
+func neutronPairTokens(args []string) (positional, tokens []string) {
+	for _, a := range args {
+		k, _, ok := strings.Cut(a, "=")
+		if ok && slices.Contains([]string{"type", "list", "action", "ip_address", "ip-address", "mac_address", "mac-address"}, strings.SplitN(k, ",", 2)[0]) {
+			tokens = append(tokens, a)
+			continue
+		}
+		positional = append(positional, a)
+	}
+	return positional, tokens
+}
+
+// neutronPairs reads the tokens of --allowed-address-pairs; clear is
+// action=clear.
+func neutronPairs(tokens []string) (pairs []any, clear bool, err error) {
+	pairs = []any{}
+	for _, t := range tokens {
+		switch strings.ReplaceAll(strings.ToLower(t), " ", "") {
+		case "type=dict", "list=true":
+			continue
+		case "action=clear":
+			clear = true
+			continue
+		}
+		pr, err := parsePair("allowed-address-pairs", t)
+		if err != nil {
+			return nil, false, err
+		}
+		pairs = append(pairs, pr.body())
+	}
+	if clear && len(pairs) > 0 {
+		return nil, false, usagef("--allowed-address-pairs action=clear takes no addresses")
+	}
+	return pairs, clear, nil
+}
+
+// attrs builds the body; positional are the words after the command that
+// are not address pair values, checked by the caller.
+func (a *app) neutronPortAttrs(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, p *neutronPortFlags, pairTokens []string) (map[string]any, error) {
+	attrs := map[string]any{}
+	changed := cmd.Flags().Changed
+	for flag, key := range map[string]string{"name": "name", "description": "description", "device-id": "device_id",
+		"device-owner": "device_owner", "mac-address": "mac_address", "binding:host-id": "binding:host_id"} {
+		if changed(flag) {
+			attrs[key] = cmd.Flags().Lookup(flag).Value.String()
+		}
+	}
+	for flag, b := range map[string]*optBool{"port-security-enabled": &p.portSec, "admin-state-up": &p.adminUp} {
+		v, ok, err := b.get(cmd, flag)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			attrs[strings.ReplaceAll(flag, "-", "_")] = v
+		}
+	}
+	if changed("allowed-address-pairs") || len(pairTokens) > 0 {
+		if p.noPairs {
+			return nil, usagef("--allowed-address-pairs and --no-allowed-address-pairs exclude each other")
+		}
+		pairs, _, err := neutronPairs(append(slices.Clone(p.pairs), pairTokens...))
+		if err != nil {
+			return nil, err
+		}
+		attrs["allowed_address_pairs"] = pairs
+	} else if p.noPairs {
+		attrs["allowed_address_pairs"] = []any{}
+	}
+	if p.noGroups && len(p.groups) > 0 {
+		return nil, usagef("--security-group and --no-security-groups exclude each other")
+	}
+	if p.noGroups {
+		attrs["security_groups"] = []string{}
+	}
+	if len(p.groups) > 0 {
+		ids := []string{}
+		for _, g := range p.groups {
+			id, err := groupRes.FindID(ctx, c, g)
+			if err != nil {
+				return nil, err
+			}
+			ids = appendUnique(ids, id)
+		}
+		attrs["security_groups"] = ids
+	}
+	if len(p.fixedIPs) > 0 {
+		fips := []any{}
+		for _, spec := range p.fixedIPs {
+			fip, err := a.fixedIP(ctx, c, spec)
+			if err != nil {
+				return nil, err
+			}
+			fips = append(fips, fip)
+		}
+		attrs["fixed_ips"] = fips
+	}
+	return attrs, nil
+}
+
+func (a *app) nPortCreate() *cobra.Command {
+	var (
+		o         output.Options
+		p         neutronPortFlags
+		adminDown bool
+		proj      string
+	)
+	cmd := a.command("port-create NETWORK", "Create a port (neutron CLI spelling)", cobra.ArbitraryArgs, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
+		if err := o.Validate(); err != nil {
+			return usagef("%v", err)
+		}
+		positional, tokens := neutronPairTokens(args)
+		if len(positional) != 1 {
+			return usagef("port-create takes one NETWORK (got %q)", strings.Join(positional, " "))
+		}
+		attrs, err := a.neutronPortAttrs(ctx, c, cmd, &p, tokens)
+		if err != nil {
+			return err
+		}
+		if adminDown {
+			attrs["admin_state_up"] = false
+		}
+		if proj != "" {
+			attrs["project_id"] = proj
+		}
+		netID, err := networkRes.FindID(ctx, c, positional[0])
+		if err != nil {
+			return err
+		}
+		attrs["network_id"] = netID
+		port, err := portRes.Create(ctx, c, attrs)
+		if err != nil {
+			return err
+		}
+		return nCreated(cmd, o, portRes, port)
+	})
+	p.add(cmd)
+	cmd.Flags().StringVar(&p.mac, "mac-address", "", "MAC address")
+	cmd.Flags().BoolVar(&adminDown, "admin-state-down", false, "create it administratively down")
+	cmd.Flags().StringVar(&proj, "tenant-id", "", "owning project (admin only)")
+	return formatted(cmd, &o)
+}
+
+func (a *app) nPortUpdate() *cobra.Command {
+	var p neutronPortFlags
+	cmd := a.command("port-update PORT", "Change a port (neutron CLI spelling; lists given replace the port's)", cobra.ArbitraryArgs, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
+		positional, tokens := neutronPairTokens(args)
+		if len(positional) != 1 {
+			return usagef("port-update takes one PORT (got %q)", strings.Join(positional, " "))
+		}
+		attrs, err := a.neutronPortAttrs(ctx, c, cmd, &p, tokens)
+		if err != nil {
+			return err
+		}
+		id, err := portRes.FindID(ctx, c, positional[0])
+		if err != nil {
+			return err
+		}
+		if _, err := portRes.Update(ctx, c, id, attrs); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "Updated port: %s\n", positional[0])
+		return nil
+	})
+	p.add(cmd)
+	cmd.Flags().StringVar(&p.mac, "mac-address", "", "MAC address")
+	p.adminUp.add(cmd, "admin-state-up", "administrative state")
+	return cmd
+}
+
+func (a *app) nGroupCreate() *cobra.Command {
+	var (
+		o                 output.Options
+		description, proj string
+	)
+	cmd := a.command("security-group-create NAME", "Create a security group (neutron CLI spelling)", exactArgs(1, "NAME"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
+		if err := o.Validate(); err != nil {
+			return usagef("%v", err)
+		}
+		attrs := map[string]any{"name": args[0]}
+		if description != "" {
+			attrs["description"] = description
+		}
+		if proj != "" {
+			attrs["project_id"] = proj
+		}
+		g, err := groupRes.Create(ctx, c, attrs)
+		if err != nil {
+			return err
+		}
+		return nCreated(cmd, o, groupRes, g)
+	})
+	cmd.Flags().StringVar(&description, "description", "", "description")
+	cmd.Flags().StringVar(&proj, "tenant-id", "", "owning project (admin only)")
+	return formatted(cmd, &o)
+}
+
+func (a *app) nGroupUpdate() *cobra.Command {
+	var name, description string
+	cmd := a.command("security-group-update GROUP", "Rename a security group (neutron CLI spelling)", exactArgs(1, "GROUP"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
+		attrs := map[string]any{}
+		if cmd.Flags().Changed("name") {
+			attrs["name"] = name
+		}
+		if cmd.Flags().Changed("description") {
+			attrs["description"] = description
+		}
+		id, err := groupRes.FindID(ctx, c, args[0])
+		if err != nil {
+			return err
+		}
+		if _, err := groupRes.Update(ctx, c, id, attrs); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "Updated security_group: %s\n", args[0])
+		return nil
+	})
+	cmd.Flags().StringVar(&name, "name", "", "new name")
+	cmd.Flags().StringVar(&description, "description", "", "description")
+	return cmd
+}
+
+func (a *app) nRuleCreate() *cobra.Command {
+	var (
+		o                                                   output.Options
+		direction, ethertype, protocol, remoteIP, remoteGrp string
+		portMin, portMax                                    string
+		description, proj                                   string
+	)
+	cmd := a.command("security-group-rule-create GROUP", "Create a security group rule (neutron CLI spelling)", exactArgs(1, "GROUP"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
+		if err := o.Validate(); err != nil {
+			return usagef("%v", err)
+		}
+		s := ruleSpec{group: args[0], remoteIP: remoteIP, remoteGroup: remoteGrp, description: description, project: proj}
+		switch strings.ToLower(direction) {
+		case "ingress", "egress":
+			s.direction = strings.ToLower(direction)
+		default:
+			return usagef("--direction %q: ingress or egress", direction)
+		}
+		var err error
+		if cmd.Flags().Changed("ethertype") {
+			if s.ethertype, err = normEthertype(ethertype); err != nil {
+				return err
+			}
+		}
+		if s.protocol, err = normProtocol("protocol", protocol); err != nil {
+			return err
+		}
+		if portMin != "" {
+			n, err := atoiFlag("port-range-min", portMin, 65535)
+			if err != nil {
+				return err
+			}
+			s.portMin = &n
+		}
+		if portMax != "" {
+			n, err := atoiFlag("port-range-max", portMax, 65535)
+			if err != nil {
+				return err
+			}
+			s.portMax = &n
+		}
+		if (s.portMin != nil || s.portMax != nil) && s.protocol == "" {
+			return usagef("--port-range-min/--port-range-max need --protocol")
+		}
+		attrs, err := s.attrs(ctx, c)
+		if err != nil {
+			return err
+		}
+		r, err := ruleRes.Create(ctx, c, attrs)
+		if err != nil {
+			return err
+		}
+		return nCreated(cmd, o, ruleRes, r)
+	})
+	f := cmd.Flags()
+	f.StringVar(&direction, "direction", "ingress", "ingress or egress")
+	f.StringVar(&ethertype, "ethertype", "IPv4", "IPv4 or IPv6")
+	f.StringVar(&protocol, "protocol", "", "protocol name or number (tcp, udp, icmp, vrrp, 112, ...); default any")
+	f.StringVar(&portMin, "port-range-min", "", "first port (ICMP: type)")
+	f.StringVar(&portMax, "port-range-max", "", "last port (ICMP: code)")
+	f.StringVar(&remoteIP, "remote-ip-prefix", "", "remote CIDR")
+	f.StringVar(&remoteGrp, "remote-group-id", "", "remote security group (name or ID)")
+	f.StringVar(&description, "description", "", "description")
+	f.StringVar(&proj, "tenant-id", "", "owning project (admin only)")
+	cmd.MarkFlagsMutuallyExclusive("remote-ip-prefix", "remote-group-id")
+	return formatted(cmd, &o)
+}

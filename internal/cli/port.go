@@ -1,0 +1,415 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/bulwark-net/bulwark/internal/cli/output"
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/spf13/cobra"
+)
+
+var portColumns = []column{
+	attr("ID", "id"), attr("Name", "name"), attr("MAC Address", "mac_address"),
+	attr("Fixed IP Addresses", "fixed_ips"), attr("Status", "status"),
+}
+
+var portLongColumns = append(slices.Clone(portColumns),
+	attr("Security Groups", "security_groups"), attr("Device Owner", "device_owner"),
+	attr("Port Security", "port_security_enabled"), attr("Allowed Address Pairs", "allowed_address_pairs"), attr("Tags", "tags"))
+
+func (a *app) portCmd() *cobra.Command {
+	return group("port", "Ports: list, show, create, set, unset, delete", nil,
+		a.portList(), a.portShow(), a.portCreate(), a.portSet(), a.portUnset(), a.portDelete())
+}
+
+func (a *app) portList() *cobra.Command {
+	var (
+		o                                           output.Options
+		network, owner, device, host, mac, name, sg string
+		project                                     string
+		fixedIPs                                    []string
+		long                                        bool
+	)
+	cmd := a.command("list", "List ports", noArgs, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, _ []string) error {
+		if err := o.Validate(); err != nil {
+			return usagef("%v", err)
+		}
+		q := query{}
+		if network != "" {
+			id, err := networkRes.FindID(ctx, c, network)
+			if err != nil {
+				return err
+			}
+			q["network_id"] = []string{id}
+		}
+		if sg != "" {
+			id, err := groupRes.FindID(ctx, c, sg)
+			if err != nil {
+				return err
+			}
+			q["security_groups"] = []string{id}
+		}
+		for k, v := range map[string]string{"device_owner": owner, "device_id": device, "binding:host_id": host, "mac_address": mac, "name": name, "project_id": project} {
+			if v != "" {
+				q[k] = []string{v}
+			}
+		}
+		for _, spec := range fixedIPs {
+			fip, err := a.fixedIP(ctx, c, spec)
+			if err != nil {
+				return err
+			}
+			for k, v := range fip {
+				q["fixed_ips"] = append(q["fixed_ips"], k+"="+str(v))
+			}
+		}
+		ports, err := portRes.List(ctx, c, q)
+		if err != nil {
+			return err
+		}
+		cols := portColumns
+		if long {
+			cols = portLongColumns
+		}
+		return printList(cmd.OutOrStdout(), o, cols, ports)
+	})
+	f := cmd.Flags()
+	f.StringVar(&network, "network", "", "only ports on this network (name or ID)")
+	f.StringVar(&owner, "device-owner", "", "only ports with this device owner")
+	f.StringVar(&device, "device-id", "", "only ports of this device")
+	f.StringVar(&host, "host", "", "only ports bound to this host")
+	f.StringVar(&mac, "mac-address", "", "only the port with this MAC")
+	f.StringVar(&name, "name", "", "only ports with this name")
+	f.StringVar(&project, "project", "", "only ports of this project (ID)")
+	f.StringVar(&sg, "security-group", "", "only ports in this security group (name or ID)")
+	f.StringArrayVar(&fixedIPs, "fixed-ip", nil, "only ports with this address: subnet=SUBNET,ip-address=IP (either key)")
+	f.BoolVar(&long, "long", false, "more columns (groups, device owner, port security, address pairs, tags)")
+	return formatted(cmd, &o)
+}
+
+func (a *app) portShow() *cobra.Command {
+	var o output.Options
+	cmd := a.command("show PORT", "Show a port", exactArgs(1, "PORT"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
+		if err := o.Validate(); err != nil {
+			return usagef("%v", err)
+		}
+		p, err := portRes.Find(ctx, c, args[0])
+		if err != nil {
+			return err
+		}
+		return showObject(cmd.OutOrStdout(), o, portRes, p)
+	})
+	return formatted(cmd, &o)
+}
+
+// portFlags are the attributes port create and port set share.
+type portFlags struct {
+	name, description, device, owner, mac, host, vnicType string
+	fixedIPs, groups, pairs                               []string
+	noFixedIP, noGroups, noPairs                          bool
+	admin, portSecurity                                   boolPair
+	tags                                                  tagFlags
+}
+
+func (p *portFlags) add(cmd *cobra.Command, set bool) {
+	f := cmd.Flags()
+	if set {
+		f.StringVar(&p.name, "name", "", "new name")
+	}
+	f.StringVar(&p.description, "description", "", "description")
+	f.StringVar(&p.device, "device", "", "device ID (device_id)")
+	f.StringVar(&p.owner, "device-owner", "", "device owner, e.g. compute:nova")
+	f.StringVar(&p.mac, "mac-address", "", "MAC address")
+	f.StringVar(&p.host, "host", "", "binding host (binding:host_id): the compute host whose agent enforces the port")
+	f.StringVar(&p.vnicType, "vnic-type", "", "binding:vnic_type (normal, direct, ...)")
+	f.StringArrayVar(&p.fixedIPs, "fixed-ip", nil, "fixed IP: subnet=SUBNET,ip-address=IP (repeatable)")
+	f.BoolVar(&p.noFixedIP, "no-fixed-ip", false, "no fixed IPs (set: remove the current ones first)")
+	f.StringArrayVar(&p.groups, "security-group", nil, "security group, name or ID (repeatable)")
+	f.BoolVar(&p.noGroups, "no-security-group", false, "no security groups (set: remove the current ones first)")
+	f.StringArrayVar(&p.pairs, "allowed-address", nil, "allowed address pair: ip-address=IP[/LEN][,mac-address=MAC] (repeatable)")
+	p.admin.add(cmd, "enable", "disable", "the port (admin_state_up)")
+	p.portSecurity.add(cmd, "enable-port-security", "disable-port-security", "port security (anti-spoofing and security groups)")
+	if set {
+		f.BoolVar(&p.noPairs, "no-allowed-address", false, "remove the current allowed address pairs first")
+	}
+	p.tags.addSet(cmd, set)
+}
+
+// attrs computes the request body from the flags; cur is the port being
+// changed (nil on create): lists given with flags are added to its lists.
+func (a *app) portAttrs(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, p *portFlags, cur object) (map[string]any, error) {
+	attrs := map[string]any{}
+	changed := cmd.Flags().Changed
+	for flag, key := range map[string]string{"name": "name", "description": "description", "device": "device_id",
+		"device-owner": "device_owner", "mac-address": "mac_address", "host": "binding:host_id", "vnic-type": "binding:vnic_type"} {
+		if changed(flag) {
+			attrs[key] = cmd.Flags().Lookup(flag).Value.String()
+		}
+	}
+	p.admin.set(attrs, "admin_state_up")
+	p.portSecurity.set(attrs, "port_security_enabled")
+
+	if p.noFixedIP && len(p.fixedIPs) > 0 && cur == nil {
+		return nil, usagef("--fixed-ip and --no-fixed-ip exclude each other")
+	}
+	if p.noFixedIP || len(p.fixedIPs) > 0 {
+		fips := []any{}
+		if cur != nil && !p.noFixedIP {
+			fips = append(fips, anyList(cur["fixed_ips"])...)
+		}
+		for _, spec := range p.fixedIPs {
+			fip, err := a.fixedIP(ctx, c, spec)
+			if err != nil {
+				return nil, err
+			}
+			fips = append(fips, fip)
+		}
+		attrs["fixed_ips"] = fips
+	}
+
+	if p.noGroups && len(p.groups) > 0 && cur == nil {
+		return nil, usagef("--security-group and --no-security-group exclude each other")
+	}
+	if p.noGroups || len(p.groups) > 0 {
+		ids := []string{}
+		if cur != nil && !p.noGroups {
+			ids = strList(cur["security_groups"])
+		}
+		for _, g := range p.groups {
+			id, err := groupRes.FindID(ctx, c, g)
+			if err != nil {
+				return nil, err
+			}
+			ids = appendUnique(ids, id)
+		}
+		attrs["security_groups"] = ids
+	}
+
+	if p.noPairs || len(p.pairs) > 0 {
+		pairs := []any{}
+		if cur != nil && !p.noPairs {
+			pairs = append(pairs, anyList(cur["allowed_address_pairs"])...)
+		}
+		for _, spec := range p.pairs {
+			pr, err := parsePair("allowed-address", spec)
+			if err != nil {
+				return nil, err
+			}
+			if !containsPair(pairs, pr) {
+				pairs = append(pairs, pr.body())
+			}
+		}
+		attrs["allowed_address_pairs"] = pairs
+	}
+	return attrs, nil
+}
+
+// containsPair reports whether pairs holds p (a pair without MAC matches on
+// its address alone).
+func containsPair(pairs []any, p pair) bool {
+	return pairIndex(pairs, p) >= 0
+}
+
+func pairIndex(pairs []any, p pair) int {
+	for i, e := range pairs {
+		m, _ := e.(map[string]any)
+		if str(m["ip_address"]) == p.IP && (p.MAC == "" || str(m["mac_address"]) == p.MAC) {
+			return i
+		}
+	}
+	return -1
+}
+
+// fixedIP reads subnet=SUBNET,ip-address=IP into the API's fixed_ips entry
+// (the subnet resolved to its ID).
+func (a *app) fixedIP(ctx context.Context, c *gophercloud.ServiceClient, spec string) (map[string]any, error) {
+	kv, err := parseKV("fixed-ip", spec, "subnet", "subnet-id", "ip-address")
+	if err != nil {
+		return nil, err
+	}
+	if kv["subnet-id"] != "" {
+		kv["subnet"] = kv["subnet-id"]
+	}
+	out := map[string]any{}
+	if ip := kv["ip-address"]; ip != "" {
+		out["ip_address"] = ip
+	}
+	if s := kv["subnet"]; s != "" {
+		id, err := subnetRes.FindID(ctx, c, s)
+		if err != nil {
+			return nil, err
+		}
+		out["subnet_id"] = id
+	}
+	if len(out) == 0 {
+		return nil, usagef("--fixed-ip %q: give subnet= and/or ip-address=", spec)
+	}
+	return out, nil
+}
+
+func (a *app) portCreate() *cobra.Command {
+	var (
+		o                output.Options
+		p                portFlags
+		network, project string
+	)
+	cmd := a.command("create --network NET [flags] NAME", "Create a port", exactArgs(1, "NAME"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
+		if err := o.Validate(); err != nil {
+			return usagef("%v", err)
+		}
+		attrs, err := a.portAttrs(ctx, c, cmd, &p, nil)
+		if err != nil {
+			return err
+		}
+		netID, err := networkRes.FindID(ctx, c, network)
+		if err != nil {
+			return err
+		}
+		attrs["network_id"] = netID
+		attrs["name"] = args[0]
+		if project != "" {
+			attrs["project_id"] = project
+		}
+		port, err := portRes.Create(ctx, c, attrs)
+		if err != nil {
+			return err
+		}
+		if err := p.tags.applySet(ctx, c, portRes, port); err != nil {
+			return err
+		}
+		if port, err = reread(ctx, c, portRes, port, len(p.tags.tags) > 0); err != nil {
+			return err
+		}
+		return showObject(cmd.OutOrStdout(), o, portRes, port)
+	})
+	p.add(cmd, false)
+	cmd.Flags().StringVar(&network, "network", "", "network (name or ID)")
+	cmd.Flags().StringVar(&project, "project", "", "owning project (ID; admin only)")
+	_ = cmd.MarkFlagRequired("network")
+	return formatted(cmd, &o)
+}
+
+func (a *app) portSet() *cobra.Command {
+	var p portFlags
+	cmd := a.command("set [flags] PORT", "Change a port (lists given are added to the port's)", exactArgs(1, "PORT"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
+		port, err := portRes.Find(ctx, c, args[0])
+		if err != nil {
+			return err
+		}
+		attrs, err := a.portAttrs(ctx, c, cmd, &p, port)
+		if err != nil {
+			return err
+		}
+		if len(attrs) > 0 {
+			if port, err = portRes.Update(ctx, c, str(port["id"]), attrs); err != nil {
+				return err
+			}
+		}
+		return p.tags.applySet(ctx, c, portRes, port)
+	})
+	p.add(cmd, true)
+	return cmd
+}
+
+func (a *app) portUnset() *cobra.Command {
+	var (
+		fixedIPs, groups, pairs []string
+		host                    bool
+		tags                    tagFlags
+	)
+	cmd := a.command("unset [flags] PORT", "Remove fixed IPs, security groups, allowed address pairs, the binding host or tags from a port", exactArgs(1, "PORT"),
+		func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
+			// Parse everything before the first request.
+			var rmPairs []pair
+			for _, spec := range pairs {
+				pr, err := parsePair("allowed-address", spec)
+				if err != nil {
+					return err
+				}
+				rmPairs = append(rmPairs, pr)
+			}
+			port, err := portRes.Find(ctx, c, args[0])
+			if err != nil {
+				return err
+			}
+			attrs := map[string]any{}
+			if len(fixedIPs) > 0 {
+				cur := anyList(port["fixed_ips"])
+				for _, spec := range fixedIPs {
+					fip, err := a.fixedIP(ctx, c, spec)
+					if err != nil {
+						return err
+					}
+					i := slices.IndexFunc(cur, func(e any) bool {
+						m, _ := e.(map[string]any)
+						return (fip["ip_address"] == nil || m["ip_address"] == fip["ip_address"]) && (fip["subnet_id"] == nil || m["subnet_id"] == fip["subnet_id"])
+					})
+					if i < 0 {
+						return notFoundf("Port does not contain fixed-ip %s", spec)
+					}
+					cur = slices.Delete(slices.Clone(cur), i, i+1)
+				}
+				attrs["fixed_ips"] = cur
+			}
+			if len(groups) > 0 {
+				cur := strList(port["security_groups"])
+				for _, g := range groups {
+					id, err := groupRes.FindID(ctx, c, g)
+					if err != nil {
+						return err
+					}
+					i := slices.Index(cur, id)
+					if i < 0 {
+						return notFoundf("Port does not contain security group %s", g)
+					}
+					cur = slices.Delete(cur, i, i+1)
+				}
+				if cur == nil {
+					cur = []string{}
+				}
+				attrs["security_groups"] = cur
+			}
+			if len(rmPairs) > 0 {
+				cur := slices.Clone(anyList(port["allowed_address_pairs"]))
+				for _, pr := range rmPairs {
+					i := pairIndex(cur, pr)
+					if i < 0 {
+						return notFoundf("Port does not contain allowed-address-pair %s", pairText(pr))
+					}
+					cur = slices.Delete(cur, i, i+1)
+				}
+				attrs["allowed_address_pairs"] = cur
+			}
+			if host {
+				attrs["binding:host_id"] = ""
+			}
+			if len(attrs) > 0 {
+				if port, err = portRes.Update(ctx, c, str(port["id"]), attrs); err != nil {
+					return err
+				}
+			}
+			return tags.applyUnset(ctx, c, portRes, port)
+		})
+	f := cmd.Flags()
+	f.StringArrayVar(&fixedIPs, "fixed-ip", nil, "fixed IP to remove: subnet=SUBNET,ip-address=IP (repeatable)")
+	f.StringArrayVar(&groups, "security-group", nil, "security group to remove, name or ID (repeatable)")
+	f.StringArrayVar(&pairs, "allowed-address", nil, "allowed address pair to remove: ip-address=IP[,mac-address=MAC] (repeatable)")
+	f.BoolVar(&host, "host", false, "clear the binding host")
+	tags.addUnset(cmd)
+	return cmd
+}
+
+func pairText(p pair) string {
+	if p.MAC == "" {
+		return "ip-address=" + p.IP
+	}
+	return fmt.Sprintf("ip-address=%s,mac-address=%s", p.IP, p.MAC)
+}
+
+func (a *app) portDelete() *cobra.Command {
+	return a.command("delete PORT [PORT ...]", "Delete ports", minArgs(1, "PORT [PORT ...]"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
+		return deleteAll(ctx, c, cmd.ErrOrStderr(), portRes, args)
+	})
+}

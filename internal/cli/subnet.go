@@ -1,0 +1,343 @@
+package cli
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+	"strconv"
+
+	"github.com/bulwark-net/bulwark/internal/cli/output"
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/spf13/cobra"
+)
+
+var subnetColumns = []column{attr("ID", "id"), attr("Name", "name"), attr("Network", "network_id"), attr("Subnet", "cidr")}
+
+var subnetLongColumns = append(slices.Clone(subnetColumns), attr("Project", "project_id"), attr("DHCP", "enable_dhcp"),
+	attr("Name Servers", "dns_nameservers"), attr("Allocation Pools", "allocation_pools"), attr("IP Version", "ip_version"),
+	attr("Gateway", "gateway_ip"), attr("Tags", "tags"))
+
+func (a *app) subnetCmd() *cobra.Command {
+	return group("subnet", "Subnets: list, show, create, set, unset, delete", nil,
+		a.subnetList(), a.subnetShow(), a.subnetCreate(), a.subnetSet(), a.subnetUnset(), a.subnetDelete())
+}
+
+func (a *app) subnetList() *cobra.Command {
+	var (
+		o                            output.Options
+		network, name, project, cidr string
+		ipVersion                    int
+		long                         bool
+	)
+	cmd := a.command("list", "List subnets", noArgs, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, _ []string) error {
+		if err := o.Validate(); err != nil {
+			return usagef("%v", err)
+		}
+		if ipVersion != 0 && ipVersion != 4 && ipVersion != 6 {
+			return usagef("--ip-version must be 4 or 6")
+		}
+		q := query{}
+		if network != "" {
+			id, err := networkRes.FindID(ctx, c, network)
+			if err != nil {
+				return err
+			}
+			q["network_id"] = []string{id}
+		}
+		for k, v := range map[string]string{"name": name, "project_id": project, "cidr": cidr} {
+			if v != "" {
+				q[k] = []string{v}
+			}
+		}
+		if ipVersion != 0 {
+			q["ip_version"] = []string{strconv.Itoa(ipVersion)}
+		}
+		subs, err := subnetRes.List(ctx, c, q)
+		if err != nil {
+			return err
+		}
+		cols := subnetColumns
+		if long {
+			cols = subnetLongColumns
+		}
+		return printList(cmd.OutOrStdout(), o, cols, subs)
+	})
+	f := cmd.Flags()
+	f.StringVar(&network, "network", "", "only subnets of this network (name or ID)")
+	f.StringVar(&name, "name", "", "only subnets with this name")
+	f.StringVar(&project, "project", "", "only subnets of this project (ID)")
+	f.StringVar(&cidr, "subnet-range", "", "only the subnet with this CIDR")
+	f.IntVar(&ipVersion, "ip-version", 0, "only IPv4 (4) or IPv6 (6) subnets")
+	f.BoolVar(&long, "long", false, "more columns")
+	return formatted(cmd, &o)
+}
+
+func (a *app) subnetShow() *cobra.Command {
+	var o output.Options
+	cmd := a.command("show SUBNET", "Show a subnet", exactArgs(1, "SUBNET"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
+		if err := o.Validate(); err != nil {
+			return usagef("%v", err)
+		}
+		s, err := subnetRes.Find(ctx, c, args[0])
+		if err != nil {
+			return err
+		}
+		return showObject(cmd.OutOrStdout(), o, subnetRes, s)
+	})
+	return formatted(cmd, &o)
+}
+
+type subnetFlags struct {
+	name, description, gateway string
+	pools, dns                 []string
+	noPools, noDNS             bool
+	dhcp                       boolPair
+	tags                       tagFlags
+}
+
+func (s *subnetFlags) add(cmd *cobra.Command, set bool) {
+	f := cmd.Flags()
+	if set {
+		f.StringVar(&s.name, "name", "", "new name")
+		f.BoolVar(&s.noPools, "no-allocation-pool", false, "remove the current allocation pools first")
+		f.BoolVar(&s.noDNS, "no-dns-nameservers", false, "remove the current DNS servers first")
+	}
+	f.StringVar(&s.description, "description", "", "description")
+	f.StringVar(&s.gateway, "gateway", "", "gateway address, or none (no gateway); create also takes auto (the first address, the default)")
+	f.StringArrayVar(&s.pools, "allocation-pool", nil, "allocation pool start=IP,end=IP (repeatable)")
+	f.StringArrayVar(&s.dns, "dns-nameserver", nil, "DNS server (repeatable)")
+	s.dhcp.add(cmd, "dhcp", "no-dhcp", "DHCP")
+	s.tags.addSet(cmd, set)
+}
+
+func parsePool(spec string) (map[string]any, error) {
+	kv, err := parseKV("allocation-pool", spec, "start", "end")
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range []string{"start", "end"} {
+		if _, err := netip.ParseAddr(kv[k]); err != nil {
+			return nil, usagef("--allocation-pool %q: %s must be an IP address", spec, k)
+		}
+	}
+	return map[string]any{"start": kv["start"], "end": kv["end"]}, nil
+}
+
+func (s *subnetFlags) attrs(cmd *cobra.Command, cur object) (map[string]any, error) {
+	attrs := map[string]any{}
+	changed := cmd.Flags().Changed
+	if changed("name") {
+		attrs["name"] = s.name
+	}
+	if changed("description") {
+		attrs["description"] = s.description
+	}
+	if changed("gateway") {
+		switch s.gateway {
+		case "none":
+			attrs["gateway_ip"] = nil
+		case "auto":
+			if cur != nil {
+				return nil, usagef("--gateway auto is for subnet create only")
+			}
+		default:
+			if _, err := netip.ParseAddr(s.gateway); err != nil {
+				return nil, usagef("--gateway %q: an IP address, none or auto", s.gateway)
+			}
+			attrs["gateway_ip"] = s.gateway
+		}
+	}
+	if s.noPools || len(s.pools) > 0 {
+		pools := []any{}
+		if cur != nil && !s.noPools {
+			pools = append(pools, anyList(cur["allocation_pools"])...)
+		}
+		for _, spec := range s.pools {
+			p, err := parsePool(spec)
+			if err != nil {
+				return nil, err
+			}
+			pools = append(pools, p)
+		}
+		attrs["allocation_pools"] = pools
+	}
+	if s.noDNS || len(s.dns) > 0 {
+		dns := []string{}
+		if cur != nil && !s.noDNS {
+			dns = strList(cur["dns_nameservers"])
+		}
+		for _, d := range s.dns {
+			if _, err := netip.ParseAddr(d); err != nil {
+				return nil, usagef("--dns-nameserver %q is not an IP address", d)
+			}
+		}
+		attrs["dns_nameservers"] = appendUnique(dns, s.dns...)
+	}
+	s.dhcp.set(attrs, "enable_dhcp")
+	return attrs, nil
+}
+
+func (a *app) subnetCreate() *cobra.Command {
+	var (
+		o                      output.Options
+		s                      subnetFlags
+		network, cidr, project string
+		raMode, addressMode    string
+		ipVersion              int
+	)
+	cmd := a.command("create --network NET --subnet-range CIDR [flags] NAME", "Create a subnet", exactArgs(1, "NAME"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
+		if err := o.Validate(); err != nil {
+			return usagef("%v", err)
+		}
+		prefix, err := netip.ParsePrefix(cidr)
+		if err != nil {
+			return usagef("--subnet-range %q is not a CIDR", cidr)
+		}
+		if !cmd.Flags().Changed("ip-version") {
+			ipVersion = 4
+			if prefix.Addr().Is6() {
+				ipVersion = 6
+			}
+		}
+		if ipVersion != 4 && ipVersion != 6 {
+			return usagef("--ip-version must be 4 or 6")
+		}
+		attrs, err := s.attrs(cmd, nil)
+		if err != nil {
+			return err
+		}
+		netID, err := networkRes.FindID(ctx, c, network)
+		if err != nil {
+			return err
+		}
+		attrs["network_id"] = netID
+		attrs["name"] = args[0]
+		attrs["cidr"] = cidr
+		attrs["ip_version"] = ipVersion
+		if project != "" {
+			attrs["project_id"] = project
+		}
+		if raMode != "" {
+			attrs["ipv6_ra_mode"] = raMode
+		}
+		if addressMode != "" {
+			attrs["ipv6_address_mode"] = addressMode
+		}
+		sub, err := subnetRes.Create(ctx, c, attrs)
+		if err != nil {
+			return err
+		}
+		if err := s.tags.applySet(ctx, c, subnetRes, sub); err != nil {
+			return err
+		}
+		if sub, err = reread(ctx, c, subnetRes, sub, len(s.tags.tags) > 0); err != nil {
+			return err
+		}
+		return showObject(cmd.OutOrStdout(), o, subnetRes, sub)
+	})
+	s.add(cmd, false)
+	f := cmd.Flags()
+	f.StringVar(&network, "network", "", "network (name or ID)")
+	f.StringVar(&cidr, "subnet-range", "", "the subnet's CIDR")
+	f.IntVar(&ipVersion, "ip-version", 4, "4 or 6 (default: the family of --subnet-range)")
+	f.StringVar(&project, "project", "", "owning project (ID; admin only)")
+	f.StringVar(&raMode, "ipv6-ra-mode", "", "IPv6 RA mode (dhcpv6-stateful, dhcpv6-stateless, slaac)")
+	f.StringVar(&addressMode, "ipv6-address-mode", "", "IPv6 address mode (dhcpv6-stateful, dhcpv6-stateless, slaac)")
+	_ = cmd.MarkFlagRequired("network")
+	_ = cmd.MarkFlagRequired("subnet-range")
+	return formatted(cmd, &o)
+}
+
+func (a *app) subnetSet() *cobra.Command {
+	var s subnetFlags
+	cmd := a.command("set [flags] SUBNET", "Change a subnet (pools and DNS servers given are added)", exactArgs(1, "SUBNET"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
+		sub, err := subnetRes.Find(ctx, c, args[0])
+		if err != nil {
+			return err
+		}
+		attrs, err := s.attrs(cmd, sub)
+		if err != nil {
+			return err
+		}
+		if len(attrs) > 0 {
+			if sub, err = subnetRes.Update(ctx, c, str(sub["id"]), attrs); err != nil {
+				return err
+			}
+		}
+		return s.tags.applySet(ctx, c, subnetRes, sub)
+	})
+	s.add(cmd, true)
+	return cmd
+}
+
+func (a *app) subnetUnset() *cobra.Command {
+	var (
+		pools, dns []string
+		gateway    bool
+		tags       tagFlags
+	)
+	cmd := a.command("unset [flags] SUBNET", "Remove allocation pools, DNS servers, the gateway or tags from a subnet", exactArgs(1, "SUBNET"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
+		var rmPools []map[string]any
+		for _, spec := range pools {
+			p, err := parsePool(spec)
+			if err != nil {
+				return err
+			}
+			rmPools = append(rmPools, p)
+		}
+		sub, err := subnetRes.Find(ctx, c, args[0])
+		if err != nil {
+			return err
+		}
+		attrs := map[string]any{}
+		if len(rmPools) > 0 {
+			cur := slices.Clone(anyList(sub["allocation_pools"]))
+			for _, p := range rmPools {
+				i := slices.IndexFunc(cur, func(e any) bool {
+					m, _ := e.(map[string]any)
+					return m["start"] == p["start"] && m["end"] == p["end"]
+				})
+				if i < 0 {
+					return notFoundf("Subnet does not contain allocation pool start=%s,end=%s", p["start"], p["end"])
+				}
+				cur = slices.Delete(cur, i, i+1)
+			}
+			attrs["allocation_pools"] = cur
+		}
+		if len(dns) > 0 {
+			cur := strList(sub["dns_nameservers"])
+			for _, d := range dns {
+				i := slices.Index(cur, d)
+				if i < 0 {
+					return notFoundf("Subnet does not contain DNS server %s", d)
+				}
+				cur = slices.Delete(cur, i, i+1)
+			}
+			if cur == nil {
+				cur = []string{}
+			}
+			attrs["dns_nameservers"] = cur
+		}
+		if gateway {
+			attrs["gateway_ip"] = nil
+		}
+		if len(attrs) > 0 {
+			if sub, err = subnetRes.Update(ctx, c, str(sub["id"]), attrs); err != nil {
+				return err
+			}
+		}
+		return tags.applyUnset(ctx, c, subnetRes, sub)
+	})
+	f := cmd.Flags()
+	f.StringArrayVar(&pools, "allocation-pool", nil, "allocation pool to remove: start=IP,end=IP (repeatable)")
+	f.StringArrayVar(&dns, "dns-nameserver", nil, "DNS server to remove (repeatable)")
+	f.BoolVar(&gateway, "gateway", false, "remove the gateway")
+	tags.addUnset(cmd)
+	return cmd
+}
+
+func (a *app) subnetDelete() *cobra.Command {
+	return a.command("delete SUBNET [SUBNET ...]", "Delete subnets", minArgs(1, "SUBNET [SUBNET ...]"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
+		return deleteAll(ctx, c, cmd.ErrOrStderr(), subnetRes, args)
+	})
+}
