@@ -202,7 +202,7 @@ func TestDoctorVIPAgainstServer(t *testing.T) {
 	wantFixes := map[string]string{
 		"VRRP (IP protocol 112) is not admitted": "openstack security group rule create --ingress --ethertype IPv4 --protocol 112 --remote-group ha-sg ha-sg",
 		"not in the allowed address pairs":       "openstack port set --allowed-address ip-address=" + vip + " " + k.ka02,
-		"no port reserves it":                    "openstack port create --network " + k.net + " --fixed-ip subnet=" + k.subnet + ",ip-address=" + vip + " vip-172-16-200-251",
+		"no port reserves it":                    "openstack port create --network net1 --fixed-ip subnet=" + k.subnet + ",ip-address=" + vip + " vip-172-16-200-251",
 	}
 	if r.code != doctorProblems || len(r.report.Findings) != len(wantFixes) {
 		t.Errorf("no VRRP, no pair on ka02: want 3 findings, exit 3; got %d %v\n%s", r.code, r.titles(), r.out)

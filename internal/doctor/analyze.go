@@ -626,25 +626,38 @@ func (a *analysis) vrrpPlan(peers []*peer) (fixIn, fixOut, inGaps, outGaps []str
 		}
 	}
 	if len(receivers) > 0 {
-		// A group every receiver is in and every source is a member of:
-		// one remote-group rule on it admits them all.
+		// With a group every receiver is in, one rule on it admitting its
+		// own members covers the sources that are members too; the others
+		// (unfiltered peers, peers in other groups) get a rule for their
+		// address on the same group.
 		var common string
 		for _, g := range receivers[0].groups {
-			ok := true
-			for _, x := range receivers {
-				ok = ok && slices.Contains(x.groups, g)
-				for _, gp := range inMissing[x] {
-					ok = ok && gp.src.filtered && slices.Contains(gp.src.groups, g)
-				}
-			}
-			if ok {
+			if !slices.ContainsFunc(receivers, func(x *peer) bool { return !slices.Contains(x.groups, g) }) {
 				common = g
 				break
 			}
 		}
 		if common != "" {
-			fixIn = append(fixIn, fmt.Sprintf("openstack security group rule create --ingress --ethertype %s --protocol 112 --remote-group %s %s",
-				a.ether, a.groupRef(common), a.groupRef(common)))
+			var byAddress []string
+			member := false
+			for _, x := range receivers {
+				for _, gp := range inMissing[x] {
+					if gp.src.filtered && slices.Contains(gp.src.groups, common) {
+						member = true
+						continue
+					}
+					c := fmt.Sprintf("openstack security group rule create --ingress --ethertype %s --protocol 112 --remote-ip %s %s",
+						a.ether, netip.PrefixFrom(gp.ip, gp.ip.BitLen()), a.groupRef(common))
+					if !slices.Contains(byAddress, c) {
+						byAddress = append(byAddress, c)
+					}
+				}
+			}
+			if member {
+				fixIn = append(fixIn, fmt.Sprintf("openstack security group rule create --ingress --ethertype %s --protocol 112 --remote-group %s %s",
+					a.ether, a.groupRef(common), a.groupRef(common)))
+			}
+			fixIn = append(fixIn, byAddress...)
 		} else {
 			for _, x := range receivers {
 				if len(x.groups) == 0 {
@@ -812,7 +825,7 @@ func (a *analysis) checkReservation() {
 		}
 		a.add(Finding{Severity: SeverityWarning, Code: CodeUnreservedInPool,
 			Fix: []string{fmt.Sprintf("openstack port create --network %s --fixed-ip subnet=%s,ip-address=%s %s",
-				s.NetworkID, s.ID, a.vip, reservationName(a.vip))},
+				a.netRef(s.NetworkID), s.ID, a.vip, reservationName(a.vip))},
 			Title: fmt.Sprintf("The VIP %s is in the allocation pool of subnet %s and no port reserves it", a.vip, label(s.Name, s.ID)),
 			Detail: fmt.Sprintf("The next port created on the network may get %s as its fixed IP (pool %s-%s), and then "+
 				"two machines answer for it. A port that holds the VIP and is attached to nothing reserves it.", a.vip, pool.Start, pool.End)})
@@ -882,7 +895,18 @@ func (a *analysis) groupLabel(id string) string {
 	return id
 }
 
+// portLabel names a port in prose: its name when no other port seen has
+// it, else name and id.
 func (a *analysis) portLabel(p *Port) string {
+	n := 0
+	for i := range a.in.Ports {
+		if a.in.Ports[i].Name == p.Name {
+			n++
+		}
+	}
+	if p.Name != "" && n == 1 {
+		return p.Name
+	}
 	return label(p.Name, p.ID)
 }
 
@@ -891,6 +915,25 @@ func (a *analysis) netLabel(id string) string {
 		return label(n.Name, id)
 	}
 	return id
+}
+
+// netRef names a network on a command line: its name when unambiguous
+// among the networks seen and plain, else its id.
+func (a *analysis) netRef(id string) string {
+	n := a.networks[id]
+	if n == nil || !plainWord.MatchString(n.Name) {
+		return id
+	}
+	count := 0
+	for _, o := range a.in.Networks {
+		if o.Name == n.Name || o.ID == n.Name {
+			count++
+		}
+	}
+	if count != 1 {
+		return id
+	}
+	return n.Name
 }
 
 func (a *analysis) networkLabel() string {

@@ -222,6 +222,18 @@ func TestAnalyze(t *testing.T) {
 				"openstack security group rule create --ingress --ethertype IPv4 --protocol 112 --remote-ip 172.16.200.194/32 ha-sg",
 				"openstack port set --enable-port-security --security-group ha-sg --allowed-address ip-address=172.16.200.251 port-ka02",
 			}},
+		{name: "no VRRP, a third node without port security", change: func(in *Input) {
+			setIngress(in)
+			in.Ports = append(in.Ports, Port{ID: "port-ka03", Name: "keepalived03", NetworkID: netID, ProjectID: "proj",
+				MACAddress: "fa:16:3e:00:00:05", DeviceOwner: "compute:nova", DeviceID: "vm-3",
+				FixedIPs: []FixedIP{{SubnetID: subID, IPAddress: "172.16.200.195"}}})
+			in.PeerIDs = []string{ka01, ka02, "port-ka03"}
+		}, want: []finding{{CodeVRRPIngress, SeverityError}, {CodePortSecurityOff, SeverityWarning}, {CodeReserved, SeverityInfo}},
+			fixes: []string{
+				"openstack security group rule create --ingress --ethertype IPv4 --protocol 112 --remote-group ha-sg ha-sg",
+				"openstack security group rule create --ingress --ethertype IPv4 --protocol 112 --remote-ip 172.16.200.195/32 ha-sg",
+				"openstack port set --enable-port-security --security-group ha-sg --allowed-address ip-address=172.16.200.251 port-ka03",
+			}},
 		{name: "port security off, VRRP from anywhere", change: func(in *Input) {
 			setIngress(in, Rule{Direction: "ingress", EtherType: "IPv4", Protocol: "112"})
 			p := port(in, ka02)
@@ -280,7 +292,7 @@ func TestAnalyze(t *testing.T) {
 		}, want: []finding{{CodeConflict, SeverityError}, {CodeReserved, SeverityInfo}}},
 		{name: "VIP in the pool, not reserved", change: func(in *Input) { dropPort(in, "port-vip") },
 			want:  []finding{{CodeUnreservedInPool, SeverityWarning}},
-			fixes: []string{"openstack port create --network net-1 --fixed-ip subnet=sub-1,ip-address=172.16.200.251 vip-172-16-200-251"}},
+			fixes: []string{"openstack port create --network net1 --fixed-ip subnet=sub-1,ip-address=172.16.200.251 vip-172-16-200-251"}},
 
 		{name: "everything at once", change: func(in *Input) {
 			dropPort(in, "port-vip")
@@ -296,7 +308,7 @@ func TestAnalyze(t *testing.T) {
 				"openstack security group rule create --ingress --ethertype IPv4 --protocol 112 --remote-ip 172.16.200.194/32 ha-sg",
 				"openstack port set --enable-port-security --security-group ha-sg --allowed-address ip-address=172.16.200.251 port-ka02",
 				"openstack security group rule create --ingress --ethertype IPv4 --protocol 112 --remote-group ha-sg ha-sg",
-				"openstack port create --network net-1 --fixed-ip subnet=sub-1,ip-address=172.16.200.251 vip-172-16-200-251",
+				"openstack port create --network net1 --fixed-ip subnet=sub-1,ip-address=172.16.200.251 vip-172-16-200-251",
 			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
