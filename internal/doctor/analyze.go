@@ -150,14 +150,25 @@ func (a *analysis) pickPeers() error {
 			}
 		}
 	} else {
+		// A VM whose own address is the VIP is a peer only when no port
+		// holds the VIP as a pair: next to keepalived nodes that do, it is
+		// a VM that was handed the address (a conflict, not a node).
+		var byPair, byAddress []*Port
 		for i := range a.in.Ports {
 			p := &a.in.Ports[i]
 			if a.in.NetworkID != "" && p.NetworkID != a.in.NetworkID {
 				continue
 			}
-			if a.pairCoveringVIP(p) >= 0 || (a.holdsVIP(p) && onVM(p)) {
-				chosen = append(chosen, p)
+			switch {
+			case a.pairCoveringVIP(p) >= 0:
+				byPair = append(byPair, p)
+			case a.holdsVIP(p) && onVM(p):
+				byAddress = append(byAddress, p)
 			}
+		}
+		chosen = byPair
+		if len(byPair) == 0 {
+			chosen = byAddress
 		}
 		// Stable order: by address, then id.
 		slices.SortStableFunc(chosen, func(x, y *Port) int {
@@ -317,7 +328,10 @@ func (a *analysis) checkConflicts() {
 		case onVM(p) && isPeer:
 			var fix []string
 			if s := a.vipSubnet(); s != nil {
-				fix = append(fix, fmt.Sprintf("openstack port set --no-fixed-ip --fixed-ip subnet=%s --allowed-address ip-address=%s %s", s.ID, a.vip, p.ID))
+				if free, ok := a.freeAddress(s); ok {
+					fix = append(fix, fmt.Sprintf("openstack port set --no-fixed-ip --fixed-ip subnet=%s,ip-address=%s --allowed-address ip-address=%s %s",
+						s.ID, free, a.vip, p.ID))
+				}
 			}
 			a.add(Finding{Severity: SeverityError, Code: CodeConflict, Fix: fix,
 				Title: fmt.Sprintf("The VIP %s is the fixed IP of peer %s", a.vip, a.portLabel(p)),
@@ -326,10 +340,17 @@ func (a *analysis) checkConflicts() {
 					"and keeps the VIP as an address pair; the VM then needs its new address (DHCP renew or reboot) "+
 					"and keepalived's configuration the VIP as a virtual address.", a.portLabel(p))})
 		case onVM(p):
-			a.add(Finding{Severity: SeverityError, Code: CodeConflict,
+			var fix []string
+			if s := a.vipSubnet(); s != nil {
+				if free, ok := a.freeAddress(s); ok {
+					fix = append(fix, fmt.Sprintf("openstack port set --no-fixed-ip --fixed-ip subnet=%s,ip-address=%s %s", s.ID, free, p.ID))
+				}
+			}
+			a.add(Finding{Severity: SeverityError, Code: CodeConflict, Fix: fix,
 				Title: fmt.Sprintf("The VIP %s is the fixed IP of another VM's port %s", a.vip, a.portLabel(p)),
-				Detail: fmt.Sprintf("Port %s (device %s) owns %s, and it is not one of the peers: whenever keepalived "+
-					"raises the VIP, two machines answer for it. Choose a VIP that no port holds.", a.portLabel(p), p.DeviceID, a.vip)})
+				Detail: fmt.Sprintf("Port %s (device %s) owns %s and is not one of the peers: whenever keepalived "+
+					"raises the VIP, two machines answer for it. Either choose another VIP, or move that port to a new "+
+					"address (the fix; its VM must then pick the address up by DHCP renew or reboot).", a.portLabel(p), p.DeviceID, a.vip)})
 		}
 	}
 	if routerHolds {
@@ -342,6 +363,46 @@ func (a *analysis) checkConflicts() {
 				Detail: "The subnet's router answers for this address. Choose a VIP that is not the gateway."})
 		}
 	}
+}
+
+// freeAddress picks the first address of the subnet's allocation pools
+// that no port seen holds (fixed IP or single-address pair), for moving a
+// port off the VIP. An address is named because a subnet alone would let
+// the cloud keep the port's current address on that subnet.
+func (a *analysis) freeAddress(s *Subnet) (netip.Addr, bool) {
+	used := map[netip.Addr]bool{a.vip: true}
+	if gw, err := netip.ParseAddr(s.GatewayIP); err == nil {
+		used[gw.Unmap()] = true
+	}
+	for _, p := range a.in.Ports {
+		if p.NetworkID != s.NetworkID {
+			continue
+		}
+		for _, f := range p.FixedIPs {
+			if ip, err := netip.ParseAddr(f.IPAddress); err == nil {
+				used[ip.Unmap()] = true
+			}
+		}
+		for _, ap := range p.AddressPairs {
+			if ip, err := netip.ParseAddr(ap.IPAddress); err == nil {
+				used[ip.Unmap()] = true
+			}
+		}
+	}
+	for _, pool := range s.AllocationPools {
+		lo, err1 := netip.ParseAddr(pool.Start)
+		hi, err2 := netip.ParseAddr(pool.End)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		// Bounded: a port set's worth of tries is plenty on a real subnet.
+		for ip, n := lo.Unmap(), 0; ip.IsValid() && !hi.Unmap().Less(ip) && n < 1<<16; ip, n = ip.Next(), n+1 {
+			if !used[ip] {
+				return ip, true
+			}
+		}
+	}
+	return netip.Addr{}, false
 }
 
 func (a *analysis) isPeer(p *Port) bool {
@@ -800,7 +861,9 @@ func (a *analysis) checkReservation() {
 	var holder *Port
 	for i := range a.in.Ports {
 		p := &a.in.Ports[i]
-		if a.holdsVIP(p) && (a.network == "" || p.NetworkID == a.network) {
+		// A VM holding the VIP as its own address gives it up with the
+		// conflict's fix, after which nothing reserves it.
+		if a.holdsVIP(p) && (a.network == "" || p.NetworkID == a.network) && !(onVM(p) && a.vipSubnet() != nil) {
 			holder = p
 			break
 		}

@@ -3,6 +3,7 @@ package doctor
 import (
 	"bytes"
 	"encoding/json"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -275,14 +276,28 @@ func TestAnalyze(t *testing.T) {
 		{name: "VIP is another VM's fixed IP", change: func(in *Input) {
 			port(in, "port-web").FixedIPs[0].IPAddress = vip
 			dropPort(in, "port-vip")
-		}, want: []finding{{CodeConflict, SeverityError}, {CodeVRRPIngress, SeverityError}}},
+		}, want: []finding{{CodeConflict, SeverityError}, {CodeUnreservedInPool, SeverityWarning}},
+			fixes: []string{
+				"openstack port set --no-fixed-ip --fixed-ip subnet=sub-1,ip-address=172.16.200.2 port-web",
+				"openstack port create --network net1 --fixed-ip subnet=sub-1,ip-address=172.16.200.251 vip-172-16-200-251",
+			}},
+		{name: "VIP is a VM's fixed IP and no port has it as a pair: that VM is a peer", change: func(in *Input) {
+			port(in, "port-web").FixedIPs[0].IPAddress = vip
+			dropPort(in, "port-vip")
+			port(in, ka01).AddressPairs = nil
+			port(in, ka02).AddressPairs = nil
+		}, want: []finding{{CodeConflict, SeverityError}, {CodeFewPeers, SeverityError}, {CodeUnreservedInPool, SeverityWarning}}},
 		{name: "VIP is a peer's own fixed IP", change: func(in *Input) {
 			dropPort(in, "port-vip")
 			p := port(in, ka02)
 			p.FixedIPs[0].IPAddress = vip
 			p.AddressPairs = nil
-		}, want: []finding{{CodeConflict, SeverityError}},
-			fixes: []string{"openstack port set --no-fixed-ip --fixed-ip subnet=sub-1 --allowed-address ip-address=172.16.200.251 port-ka02"}},
+			in.PeerIDs = []string{ka01, ka02}
+		}, want: []finding{{CodeConflict, SeverityError}, {CodeUnreservedInPool, SeverityWarning}},
+			fixes: []string{
+				"openstack port set --no-fixed-ip --fixed-ip subnet=sub-1,ip-address=172.16.200.2 --allowed-address ip-address=172.16.200.251 port-ka02",
+				"openstack port create --network net1 --fixed-ip subnet=sub-1,ip-address=172.16.200.251 vip-172-16-200-251",
+			}},
 		{name: "VIP is the DHCP port's address", change: func(in *Input) {
 			p := port(in, "port-vip")
 			p.DeviceOwner, p.DeviceID = "network:dhcp", "dhcp-1"
@@ -446,5 +461,21 @@ func TestJSONShape(t *testing.T) {
 	}
 	if ps := m["ports"].([]any); len(ps) != 2 || ps[0].(map[string]any)["id"] != ka01 {
 		t.Errorf("ports: %v", ps)
+	}
+}
+
+func TestFreeAddress(t *testing.T) {
+	in := healthy()
+	in.Subnets[0].GatewayIP = "172.16.200.2"
+	port(&in, "port-web").FixedIPs[0].IPAddress = "172.16.200.3"
+	port(&in, ka01).AddressPairs = append(port(&in, ka01).AddressPairs, AddressPair{IPAddress: "172.16.200.4"})
+	a := &analysis{in: in}
+	a.vip = netip.MustParseAddr(vip)
+	if got, ok := a.freeAddress(&in.Subnets[0]); !ok || got.String() != "172.16.200.5" {
+		t.Errorf("free address: %v %v, want 172.16.200.5", got, ok)
+	}
+	in.Subnets[0].AllocationPools = []Pool{{Start: "172.16.200.251", End: "172.16.200.251"}}
+	if got, ok := a.freeAddress(&in.Subnets[0]); ok {
+		t.Errorf("pool of the VIP alone: got %v", got)
 	}
 }

@@ -64,7 +64,8 @@ func TestDoctorFixesWithOpenStackCLI(t *testing.T) {
 	// egress rule; keepalived01 with the VIP and a /16 pair; keepalived02
 	// with port security off (the note's second way); keepalived03 with a
 	// 0.0.0.0/0 pair instead of the VIP; keepalived04 with port security on
-	// but its groups removed; nothing reserving the VIP.
+	// but its groups removed; keepalived05 holding the VIP as its own
+	// address; nothing reserving the VIP.
 	c.ok(demo, "openstack", "network", "create", "net1")
 	c.ok(demo, "openstack", "subnet", "create", "--network", "net1", "--subnet-range", "172.16.200.0/24", "subnet1")
 	c.ok(demo, "openstack", "security", "group", "create", "ha-sg")
@@ -89,8 +90,9 @@ func TestDoctorFixesWithOpenStackCLI(t *testing.T) {
 	node("keepalived02", "172.16.200.194", "--no-security-group", "--disable-port-security")
 	node("keepalived03", "172.16.200.195", "--security-group", "ha-sg", "--allowed-address", "ip-address=0.0.0.0/0")
 	node("keepalived04", "172.16.200.196", "--no-security-group")
+	node("keepalived05", vip, "--security-group", "ha-sg")
 
-	peers := "keepalived01,keepalived02,keepalived03,keepalived04"
+	peers := "keepalived01,keepalived02,keepalived03,keepalived04,keepalived05"
 	doctor := func() (result, doctorReport) {
 		t.Helper()
 		r := c.run(viewer, bin, "doctor", "vip", vip, "--ports", peers, "--network", "net1", "-f", "json")
@@ -101,10 +103,11 @@ func TestDoctorFixesWithOpenStackCLI(t *testing.T) {
 		return r, d
 	}
 	r, before := doctor()
-	if r.code != 3 || len(before.Ports) != 4 || before.VIP != vip {
-		t.Fatalf("broken setup: want exit status 3 and 4 peers:\n%s", r)
+	if r.code != 3 || len(before.Ports) != 5 || before.VIP != vip {
+		t.Fatalf("broken setup: want exit status 3 and 5 peers:\n%s", r)
 	}
 	want := []string{
+		"error: The VIP " + vip + " is the fixed IP of peer keepalived05",
 		"error: Peer keepalived04 ",   // port security on, no group
 		"error: Peer keepalived03 ",   // 0.0.0.0/0
 		"warning: Peer keepalived01 ", // the /16
@@ -154,7 +157,7 @@ func TestDoctorFixesWithOpenStackCLI(t *testing.T) {
 	}
 	// And without --ports it finds the same four peers by their pairs.
 	r = c.run(viewer, bin, "doctor", "vip", vip)
-	if r.code != 0 || !strings.Contains(r.stdout, "4 peer port(s)") || !strings.Contains(r.stdout, "OK ") {
+	if r.code != 0 || !strings.Contains(r.stdout, "5 peer port(s)") || !strings.Contains(r.stdout, "OK ") {
 		t.Errorf("doctor vip without --ports, table output:\n%s", r)
 	}
 }
