@@ -19,15 +19,18 @@ func (a *app) addressGroupCmd(use string) *cobra.Command {
 }
 
 // checkAddresses rejects what is neither an address nor a CIDR before
-// anything is sent.
+// anything is sent, and writes a bare address as the host CIDR the API
+// requires (10.0.0.5 → 10.0.0.5/32), as the openstack CLI does.
 func checkAddresses(addrs []string) error {
-	for _, s := range addrs {
+	for i, s := range addrs {
 		if _, err := netip.ParsePrefix(s); err == nil {
 			continue
 		}
-		if _, err := netip.ParseAddr(s); err != nil {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
 			return usagef("--address %q is not an IP address or CIDR", s)
 		}
+		addrs[i] = netip.PrefixFrom(a, a.BitLen()).String()
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/bulwark-net/bulwark/internal/cli/output"
 	"github.com/gophercloud/gophercloud/v2"
 )
 
@@ -47,6 +48,10 @@ func ExitCode(err error) int {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code
+	}
+	var ue *output.UsageError
+	if errors.As(err, &ue) {
+		return ExitUsage
 	}
 	var rc gophercloud.ErrUnexpectedResponseCode
 	if errors.As(err, &rc) {

@@ -35,12 +35,17 @@ func AddFlags(fs *pflag.FlagSet, o *Options) {
 	fs.StringArrayVarP(&o.Columns, "column", "c", nil, "show only this column (repeatable)")
 }
 
+// UsageError is a bad -f or -c: the command line's fault, not the data's.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
 // Validate reports an unknown format.
 func (o Options) Validate() error {
 	if o.Format == "" || slices.Contains(Formats, o.Format) {
 		return nil
 	}
-	return fmt.Errorf("unknown output format %q (choose from %s)", o.Format, strings.Join(Formats, ", "))
+	return &UsageError{fmt.Sprintf("unknown output format %q (choose from %s)", o.Format, strings.Join(Formats, ", "))}
 }
 
 // pick returns the indexes of the selected columns (all without -c). Names
@@ -66,7 +71,7 @@ func (o Options) pick(columns []string) ([]int, error) {
 			}
 		}
 		if found < 0 {
-			return nil, fmt.Errorf("no column %q; the columns are: %s", want, strings.Join(columns, ", "))
+			return nil, &UsageError{fmt.Sprintf("no column %q; the columns are: %s", want, strings.Join(columns, ", "))}
 		}
 		idx = append(idx, found)
 	}
