@@ -97,7 +97,11 @@ func Analyze(in Input) (Report, error) {
 
 	rep := Report{VIP: vip.String(), Ports: []PortSummary{}, Findings: a.findings}
 	for _, p := range a.peers {
-		rep.Ports = append(rep.Ports, summarize(p.port))
+		sum := summarize(p.port)
+		for _, g := range p.port.SecurityGroups {
+			sum.GroupNames = append(sum.GroupNames, a.groupRef(g))
+		}
+		rep.Ports = append(rep.Ports, sum)
 	}
 	if !slices.ContainsFunc(a.findings, func(f Finding) bool {
 		return f.Severity == SeverityError || f.Severity == SeverityWarning
@@ -952,6 +956,9 @@ func (a *analysis) groupRef(id string) string {
 }
 
 func (a *analysis) groupLabel(id string) string {
+	if ref := a.groupRef(id); ref != id {
+		return ref
+	}
 	if g := a.groups[id]; g != nil {
 		return label(g.Name, id)
 	}
@@ -974,6 +981,9 @@ func (a *analysis) portLabel(p *Port) string {
 }
 
 func (a *analysis) netLabel(id string) string {
+	if ref := a.netRef(id); ref != id {
+		return ref
+	}
 	if n := a.networks[id]; n != nil {
 		return label(n.Name, id)
 	}

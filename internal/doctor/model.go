@@ -155,6 +155,9 @@ type PortSummary struct {
 	PortSecurityEnabled bool          `json:"port_security_enabled"`
 	SecurityGroups      []string      `json:"security_groups"`
 	AllowedAddressPairs []AddressPair `json:"allowed_address_pairs"`
+	// GroupNames are the groups as the table shows them (names where
+	// unambiguous).
+	GroupNames []string `json:"-"`
 }
 
 // Report is the outcome: the JSON form of `bulwark doctor vip -f json`.

@@ -32,14 +32,18 @@ func PrintText(w io.Writer, r Report) error {
 		for _, p := range r.Ports {
 			var pairs []string
 			for _, ap := range p.AllowedAddressPairs {
-				pairs = append(pairs, pairArg(ap))
+				if ap.MACAddress == "" || strings.EqualFold(ap.MACAddress, p.MACAddress) {
+					pairs = append(pairs, ap.IPAddress)
+				} else {
+					pairs = append(pairs, ap.IPAddress+" (MAC "+ap.MACAddress+")")
+				}
 			}
 			psec := "enabled"
 			if !p.PortSecurityEnabled {
 				psec = "DISABLED"
 			}
 			t.AppendRow(table.Row{p.ID, p.Name, strings.Join(p.FixedIPs, "\n"), psec,
-				strings.Join(p.SecurityGroups, "\n"), strings.Join(pairs, "\n")})
+				strings.Join(p.GroupNames, "\n"), strings.Join(pairs, "\n")})
 		}
 		b.WriteString(t.Render())
 		b.WriteString("\n")
