@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -27,6 +28,10 @@ type serverOptions struct {
 	listen, db, auth, defaultProject, adminPassword, publicURL string
 	maxPairs                                                   int
 	tokenTTL                                                   time.Duration
+	// Change-log retention: keep the newest changesKeep entries and every
+	// entry younger than changesKeepFor; compact every compactEvery.
+	changesKeep                  int64
+	changesKeepFor, compactEvery time.Duration
 }
 
 func serverCmd() *cobra.Command {
@@ -43,13 +48,16 @@ func serverCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", "127.0.0.1:9696", "address to serve the API on")
-	f.StringVar(&o.db, "db", "sqlite:./var/bulwark.db", "database URL (sqlite:PATH)")
+	f.StringVar(&o.db, "db", "sqlite:./var/bulwark.db", "database URL: sqlite:PATH (embedded, one server) or postgres://USER@HOST/DB (any number of servers share it)")
 	f.StringVar(&o.auth, "auth", "keystone", "keystone (tokens from the built-in Identity v3 service under /v3) or noauth (every request is admin; project from X-Project-Id or the body)")
 	f.StringVar(&o.defaultProject, "default-project", "admin", "noauth: project of requests that name none")
 	f.StringVar(&o.adminPassword, "admin-password", "", "keystone: password of the bootstrap admin user (default $BULWARK_ADMIN_PASSWORD; else generated on first start and written to admin-openrc beside the database)")
 	f.StringVar(&o.publicURL, "public-url", "", "keystone: base URL put in the service catalog (default: the URL each client used)")
 	f.DurationVar(&o.tokenTTL, "token-ttl", time.Hour, "keystone: lifetime of issued tokens")
 	f.IntVar(&o.maxPairs, "max-allowed-address-pairs", 10, "maximum allowed_address_pairs per port")
+	f.Int64Var(&o.changesKeep, "changes-keep", 100000, "change-log retention: always keep at least this many newest entries")
+	f.DurationVar(&o.changesKeepFor, "changes-keep-for", time.Hour, "change-log retention: keep every entry younger than this (an agent away for less resumes without a full resync)")
+	f.DurationVar(&o.compactEvery, "compact-every", time.Minute, "how often this server compacts the change log (0: never; safe on several servers at once)")
 	return cmd
 }
 
@@ -63,11 +71,14 @@ func runServer(parent context.Context, o serverOptions) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	st, err := sqldb.Open(ctx, o.db)
+	st, err := sqldb.OpenWithLog(ctx, o.db, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if o.compactEvery > 0 {
+		go st.RunRetention(ctx, sqldb.Retention{Keep: o.changesKeep, MinAge: o.changesKeepFor}, o.compactEvery, log)
+	}
 	cfg := service.DefaultConfig()
 	cfg.MaxAddressPairs = o.maxPairs
 	svc := service.New(st, cfg)
@@ -106,7 +117,7 @@ func runServer(parent context.Context, o serverOptions) error {
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
 		IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
-	log.Info("bulwark server listening", "addr", ln.Addr().String(), "db", o.db, "auth", o.auth)
+	log.Info("bulwark server listening", "addr", ln.Addr().String(), "db", redactURL(o.db), "auth", o.auth)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -123,6 +134,18 @@ func runServer(parent context.Context, o serverOptions) error {
 		}
 	}
 	return nil
+}
+
+// redactURL hides a password in a database URL before it is logged.
+func redactURL(db string) string {
+	u, err := url.Parse(db)
+	if err != nil || u.User == nil {
+		return db
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
 }
 
 func randomPassword() string {

@@ -11,8 +11,9 @@ import (
 
 // TestConcurrentPortCreates: 8 clients filling a /28 at once get each
 // address and MAC once; the ones that find it full get 409; no 5xx.
-func TestConcurrentPortCreates(t *testing.T) {
-	e := newEnv(t)
+func TestConcurrentPortCreates(t *testing.T) { forEachTopology(t, testConcurrentPortCreates) }
+
+func testConcurrentPortCreates(t *testing.T, e *env) {
 	f := e.newNet("small", "10.44.0.0/28") // pool .2-.14: 13 addresses
 	const workers, each, capacity = 8, 3, 13
 	type result struct {
@@ -85,8 +86,9 @@ func TestConcurrentPortCreates(t *testing.T) {
 
 // TestConcurrentWrites: racing writers of the same thing see exactly
 // one winner.
-func TestConcurrentWrites(t *testing.T) {
-	e := newEnv(t)
+func TestConcurrentWrites(t *testing.T) { forEachTopology(t, testConcurrentWrites) }
+
+func testConcurrentWrites(t *testing.T, e *env) {
 	race := func(n int, fn func(i int) *resp) map[int]int {
 		var mu sync.Mutex
 		statuses := map[int]int{}

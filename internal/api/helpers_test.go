@@ -98,9 +98,18 @@ func newEnv(t *testing.T) *env {
 func newEnvWith(t *testing.T, auth api.Authenticator, cfg service.Config) *env {
 	t.Helper()
 	st := openTestStore(t)
+	return serveEnv(t, api.New(service.New(st, cfg), auth, nil), func() {
+		if err := st.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+	})
+}
+
+// serveEnv serves h through httptest, recording every 5xx (no request of
+// any test may get one); closed, then cleanup run, when the test ends.
+func serveEnv(t *testing.T, h http.Handler, cleanup func()) *env {
+	t.Helper()
 	e := &env{t: t}
-	h := api.New(service.New(st, cfg), auth, nil)
-	// Record every server error: no request of any test may get a 5xx.
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w}
 		h.ServeHTTP(rec, r)
@@ -112,9 +121,7 @@ func newEnvWith(t *testing.T, auth api.Authenticator, cfg service.Config) *env {
 	}))
 	t.Cleanup(func() {
 		e.srv.Close()
-		if err := st.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
+		cleanup()
 		for _, f := range e.failures {
 			t.Errorf("server error: %s", f)
 		}

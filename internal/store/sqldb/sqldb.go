@@ -57,6 +57,9 @@ type DB struct {
 	notify  *store.Notifier
 	// closers run on Close, before the pools close (the LISTEN loop).
 	closers []func()
+	// beforeCommit, when set (tests), runs after the change log was
+	// appended and before COMMIT.
+	beforeCommit func()
 }
 
 // New wraps open pools.
@@ -194,6 +197,9 @@ func (db *DB) writeOnce(ctx context.Context, fn func(store.Tx) error) (seq int64
 	}
 	if err := t.appendChanges(ctx); err != nil {
 		return 0, false, err
+	}
+	if db.beforeCommit != nil {
+		db.beforeCommit()
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, true, fmt.Errorf("store: commit: %w", err)

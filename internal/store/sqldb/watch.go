@@ -4,12 +4,82 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/bulwark-net/bulwark/internal/model"
 	"github.com/bulwark-net/bulwark/internal/store"
 )
+
+// Retention says which change-log entries compaction keeps: the newest
+// Keep entries, and every entry younger than MinAge. An agent that was
+// away for less than MinAge resumes from its revision; one away longer
+// (with more than Keep changes since) takes a fresh snapshot.
+type Retention struct {
+	Keep   int64
+	MinAge time.Duration
+}
+
+// compactBatch bounds the entries one compaction transaction deletes, so
+// that a large backlog does not make one long transaction.
+const compactBatch = 20000
+
+// CompactRetained compacts the change log down to what r keeps and
+// returns the new watermark. Several servers may run it at once: each
+// batch is one transaction that re-reads the watermark, so the losers of
+// a race find nothing left to do.
+func (db *DB) CompactRetained(ctx context.Context, r Retention) (int64, error) {
+	var compacted, through int64
+	cutoff := time.Now().Add(-r.MinAge).UTC().Format(model.TimeFormat)
+	err := db.Read(ctx, func(tx store.Tx) error {
+		t := tx.(*sqlTx)
+		var newest int64
+		var err error
+		if compacted, newest, err = t.ChangeBounds(ctx); err != nil {
+			return err
+		}
+		limit := newest - max(r.Keep, 0)
+		if limit <= compacted {
+			through = compacted
+			return nil
+		}
+		err = t.tx.QueryRowContext(ctx, db.dialect.Rebind("SELECT COALESCE(MAX(seq), 0) FROM changes WHERE changed_at <= ? AND seq <= ?"), cutoff, limit).Scan(&through)
+		return wrap("compaction bound", err)
+	})
+	if err != nil {
+		return 0, err
+	}
+	for next := compacted; next < through; {
+		next = min(next+compactBatch, through)
+		if err := db.CompactChanges(ctx, next); err != nil {
+			return 0, err
+		}
+	}
+	return max(through, compacted), nil
+}
+
+// RunRetention compacts the change log every interval until ctx ends.
+func (db *DB) RunRetention(ctx context.Context, r Retention, every time.Duration, log *slog.Logger) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if _, err := db.CompactRetained(ctx, r); err != nil && ctx.Err() == nil {
+			log.Warn("change-log compaction failed", "err", fmt.Errorf("compact: %w", err))
+		}
+	}
+}
 
 // CompactChanges drops change-log entries up to throughSeq (never past the
 // newest one) and records the watermark, so a watcher positioned before it

@@ -2,11 +2,15 @@ package sqldb_test
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/bulwark-net/bulwark/internal/store"
+	"github.com/bulwark-net/bulwark/internal/store/pgtest"
 	"github.com/bulwark-net/bulwark/internal/store/sqldb"
 )
 
@@ -295,5 +299,103 @@ func TestAgentsAndCompaction(t *testing.T) {
 	}
 	if c, n := bounds(t, db); c != newest || n != newest || len(watchChanges(t, db, 0)) != 0 {
 		t.Errorf("bounds after compacting everything: %d %d", c, n)
+	}
+}
+
+// TestChangeLogCommitOrder: on PostgreSQL, writers on two store handles
+// (two servers) append to the change log concurrently. A transaction
+// that drew a lower seq but has not committed yet must hold back one
+// that drew a higher seq, or a watcher that read the higher one would
+// skip the lower one forever. The second writer therefore waits for the
+// first one's commit (the change-log lock) and its change becomes
+// visible only after the first one's.
+func TestChangeLogCommitOrder(t *testing.T) {
+	if backend != pgtest.Postgres {
+		t.Skip("SQLite has a single writer")
+	}
+	url := pgtest.NewDatabase(t)
+	first, second := open(t, url), open(t, url)
+	defer first.Close()
+	defer second.Close()
+	appended, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	sqldb.SetBeforeCommit(first, func() {
+		once.Do(func() { close(appended); <-release })
+	})
+	errs := make(chan error, 2)
+	go func() {
+		errs <- first.Write(ctx, func(tx store.Tx) error {
+			return tx.Insert(ctx, store.Networks, row(store.Networks, "n-first", "p", 1, "a", nil))
+		})
+	}()
+	<-appended // first holds its seq, uncommitted
+	secondDone := make(chan error, 1)
+	go func() {
+		secondDone <- second.Write(ctx, func(tx store.Tx) error {
+			return tx.Insert(ctx, store.Networks, row(store.Networks, "n-second", "p", 1, "b", nil))
+		})
+	}()
+	select {
+	case err := <-secondDone:
+		t.Fatalf("second writer committed while the first held a lower seq: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if cs := changes(t, second, 0); len(cs) != 0 {
+		t.Fatalf("visible before the first commit: %+v", cs)
+	}
+	close(release)
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-secondDone; err != nil {
+		t.Fatal(err)
+	}
+	cs := changes(t, second, 0)
+	if len(cs) != 2 || cs[0].ResourceID != "n-first" || cs[1].ResourceID != "n-second" || cs[0].Seq >= cs[1].Seq {
+		t.Errorf("change log %+v, want n-first then n-second", cs)
+	}
+}
+
+// TestRetention: compaction keeps the newest Keep entries and everything
+// younger than MinAge; several handles (servers) compacting at once
+// agree on the result.
+func TestRetention(t *testing.T) {
+	db, path := newDB(t)
+	for i := range 10 {
+		write(t, db, func(tx store.Tx) error {
+			return tx.Insert(ctx, store.Networks, row(store.Networks, fmt.Sprintf("n%02d", i), "p", 1, "x", nil))
+		})
+	}
+	_, newest := bounds(t, db)
+	if w, err := db.CompactRetained(ctx, sqldb.Retention{Keep: 3, MinAge: time.Hour}); err != nil || w != 0 {
+		t.Fatalf("young entries compacted: watermark %d %v", w, err)
+	}
+	if w, err := db.CompactRetained(ctx, sqldb.Retention{Keep: 3}); err != nil || w != newest-3 {
+		t.Fatalf("keep 3: watermark %d %v, want %d", w, err, newest-3)
+	}
+	if cs := changes(t, db, 0); len(cs) != 3 || cs[0].Seq != newest-2 {
+		t.Fatalf("after compaction: %+v", cs)
+	}
+	others := []*sqldb.DB{db}
+	if backend == pgtest.Postgres {
+		for range 2 {
+			o := open(t, path)
+			defer o.Close()
+			others = append(others, o)
+		}
+	}
+	var wg sync.WaitGroup
+	for _, o := range others {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if w, err := o.CompactRetained(ctx, sqldb.Retention{Keep: 1}); err != nil || w != newest-1 {
+				t.Errorf("concurrent keep 1: watermark %d %v, want %d", w, err, newest-1)
+			}
+		}()
+	}
+	wg.Wait()
+	if compacted, n := bounds(t, db); compacted != newest-1 || n != newest {
+		t.Errorf("bounds %d %d, want %d %d", compacted, n, newest-1, newest)
 	}
 }
