@@ -170,6 +170,10 @@ func displayFields(r *resource, obj object) map[string]any {
 		case r == groupRes && k == "security_group_rules":
 			k = "rules"
 			v = ruleSummaries(v)
+		case k == "admin_state_up":
+			if b, ok := v.(bool); ok {
+				v = adminStateValue(b)
+			}
 		case strings.HasPrefix(k, "binding:"):
 			k = "binding_" + strings.TrimPrefix(k, "binding:")
 		}
@@ -236,4 +240,15 @@ func deleteAll(ctx context.Context, c *gophercloud.ServiceClient, errw io.Writer
 		return &Error{Code: code, Err: fmt.Errorf("%d of %d %ss failed to delete.", failed, len(names), strings.ToLower(r.kind))}
 	}
 	return nil
+}
+
+// adminStateValue is admin_state_up: UP or DOWN in a table, a boolean in
+// JSON and YAML, as the openstack CLI shows it.
+type adminStateValue bool
+
+func (v adminStateValue) String() string {
+	if v {
+		return "UP"
+	}
+	return "DOWN"
 }

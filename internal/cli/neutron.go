@@ -433,7 +433,7 @@ func (a *app) neutronPortAttrs(ctx context.Context, c *gophercloud.ServiceClient
 	if len(p.groups) > 0 {
 		ids := []string{}
 		for _, g := range p.groups {
-			id, err := groupRes.FindID(ctx, c, g)
+			id, err := groupRes.FindIDIn(ctx, c, g, callerProject(c))
 			if err != nil {
 				return nil, err
 			}

@@ -107,6 +107,7 @@ func (a *app) portShow() *cobra.Command {
 // portFlags are the attributes port create and port set share.
 type portFlags struct {
 	name, description, device, owner, mac, host, vnicType string
+	project                                               string // create: --project
 	fixedIPs, groups, pairs                               []string
 	noFixedIP, noGroups, noPairs                          bool
 	admin, portSecurity                                   boolPair
@@ -177,8 +178,14 @@ func (a *app) portAttrs(ctx context.Context, c *gophercloud.ServiceClient, cmd *
 		if cur != nil && !p.noGroups {
 			ids = strList(cur["security_groups"])
 		}
+		project := callerProject(c)
+		if cur != nil {
+			project = str(cur["project_id"])
+		} else if p.project != "" {
+			project = p.project
+		}
 		for _, g := range p.groups {
-			id, err := groupRes.FindID(ctx, c, g)
+			id, err := groupRes.FindIDIn(ctx, c, g, project)
 			if err != nil {
 				return nil, err
 			}
@@ -251,9 +258,9 @@ func (a *app) fixedIP(ctx context.Context, c *gophercloud.ServiceClient, spec st
 
 func (a *app) portCreate() *cobra.Command {
 	var (
-		o                output.Options
-		p                portFlags
-		network, project string
+		o       output.Options
+		p       portFlags
+		network string
 	)
 	cmd := a.command("create --network NET [flags] NAME", "Create a port", exactArgs(1, "NAME"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
 		if err := o.Validate(); err != nil {
@@ -269,8 +276,8 @@ func (a *app) portCreate() *cobra.Command {
 		}
 		attrs["network_id"] = netID
 		attrs["name"] = args[0]
-		if project != "" {
-			attrs["project_id"] = project
+		if p.project != "" {
+			attrs["project_id"] = p.project
 		}
 		port, err := portRes.Create(ctx, c, attrs)
 		if err != nil {
@@ -286,7 +293,7 @@ func (a *app) portCreate() *cobra.Command {
 	})
 	p.add(cmd, false)
 	cmd.Flags().StringVar(&network, "network", "", "network (name or ID)")
-	cmd.Flags().StringVar(&project, "project", "", "owning project (ID; admin only)")
+	cmd.Flags().StringVar(&p.project, "project", "", "owning project (ID; admin only)")
 	_ = cmd.MarkFlagRequired("network")
 	return formatted(cmd, &o)
 }
@@ -356,7 +363,7 @@ func (a *app) portUnset() *cobra.Command {
 			if len(groups) > 0 {
 				cur := strList(port["security_groups"])
 				for _, g := range groups {
-					id, err := groupRes.FindID(ctx, c, g)
+					id, err := groupRes.FindIDIn(ctx, c, g, str(port["project_id"]))
 					if err != nil {
 						return err
 					}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/addressgroups"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/groups"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/rules"
@@ -266,6 +267,45 @@ func (r *resource) Find(ctx context.Context, c *gophercloud.ServiceClient, nameO
 		return found[0], nil
 	}
 	return nil, &Error{Code: ExitError, Err: fmt.Errorf("More than one %s exists with the name '%s'.", r.kind, nameOrID)}
+}
+
+// FindIn is Find preferring, among several resources with the name, the
+// one in project: every project has a group named default, and an admin
+// sees them all.
+func (r *resource) FindIn(ctx context.Context, c *gophercloud.ServiceClient, nameOrID, project string) (object, error) {
+	o, err := r.Find(ctx, c, nameOrID)
+	if err == nil || project == "" || ExitCode(err) != ExitError || !strings.HasPrefix(err.Error(), "More than one") {
+		return o, err
+	}
+	found, lerr := r.List(ctx, c, query{"name": {nameOrID}, "project_id": {project}})
+	if lerr != nil || len(found) != 1 {
+		return nil, err
+	}
+	return found[0], nil
+}
+
+// FindIDIn is FindIn returning only the id.
+func (r *resource) FindIDIn(ctx context.Context, c *gophercloud.ServiceClient, nameOrID, project string) (string, error) {
+	o, err := r.FindIn(ctx, c, nameOrID, project)
+	if err != nil {
+		return "", err
+	}
+	return str(o["id"]), nil
+}
+
+// callerProject is the project of the token (keystone), or "" (noauth).
+func callerProject(c *gophercloud.ServiceClient) string {
+	res, ok := c.ProviderClient.GetAuthResult().(interface {
+		ExtractProject() (*tokens.Project, error)
+	})
+	if !ok {
+		return ""
+	}
+	p, err := res.ExtractProject()
+	if err != nil || p == nil {
+		return ""
+	}
+	return p.ID
 }
 
 // FindID is Find returning only the id.

@@ -169,7 +169,15 @@ var ruleColumns = []column{
 	attr("ID", "id"),
 	column{"IP Protocol", func(o object) any { return o["protocol"] }},
 	attr("Ethertype", "ethertype"),
-	attr("IP Range", "remote_ip_prefix"),
+	column{"IP Range", func(o object) any {
+		// A rule without a prefix matches the whole family.
+		if o["remote_ip_prefix"] == nil && o["ethertype"] == "IPv6" {
+			return "::/0"
+		} else if o["remote_ip_prefix"] == nil {
+			return "0.0.0.0/0"
+		}
+		return o["remote_ip_prefix"]
+	}},
 	column{"Port Range", portRange},
 	attr("Direction", "direction"),
 	attr("Remote Security Group", "remote_group_id"),
@@ -363,13 +371,17 @@ func (s ruleSpec) attrs(ctx context.Context, c *gophercloud.ServiceClient) (map[
 	if s.project != "" {
 		attrs["project_id"] = s.project
 	}
-	gid, err := groupRes.FindID(ctx, c, s.group)
+	project := s.project
+	if project == "" {
+		project = callerProject(c)
+	}
+	gid, err := groupRes.FindIDIn(ctx, c, s.group, project)
 	if err != nil {
 		return nil, err
 	}
 	attrs["security_group_id"] = gid
 	if s.remoteGroup != "" {
-		rid, err := groupRes.FindID(ctx, c, s.remoteGroup)
+		rid, err := groupRes.FindIDIn(ctx, c, s.remoteGroup, project)
 		if err != nil {
 			return nil, fmt.Errorf("remote group: %w", err)
 		}
