@@ -45,5 +45,6 @@ require (
 	modernc.org/libc v1.80.2 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
+	sigs.k8s.io/knftables v0.0.18
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )

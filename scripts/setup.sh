@@ -16,7 +16,7 @@ fi
 # OpenStack CLIs are what internal/e2e drives against a live server (it
 # skips without them, and fails in CI).
 need=()
-for pkg_cmd in curl:curl keepalived:keepalived postgresql:pg_ctlcluster python3-openstackclient:openstack python3-neutronclient:neutron iptables:iptables ipset:ipset netcat-openbsd:nc iputils-ping:ping iproute2:ip kmod:modprobe conntrack:conntrack; do
+for pkg_cmd in curl:curl keepalived:keepalived postgresql:pg_ctlcluster python3-openstackclient:openstack python3-neutronclient:neutron iptables:iptables ipset:ipset netcat-openbsd:nc iputils-ping:ping iproute2:ip kmod:modprobe conntrack:conntrack nftables:nft; do
   pkg=${pkg_cmd%%:*} cmd=${pkg_cmd##*:}
   if command -v dpkg-query >/dev/null; then
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -qx 'install ok installed' && continue

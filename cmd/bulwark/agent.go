@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/bulwark-net/bulwark/internal/agent"
+	"github.com/bulwark-net/bulwark/internal/firewall/bridgefilter"
 	"github.com/bulwark-net/bulwark/internal/firewall/iptables"
 	"github.com/bulwark-net/bulwark/internal/osclient"
 	"github.com/spf13/cobra"
@@ -18,7 +19,7 @@ import (
 
 func agentCmd() *cobra.Command {
 	var server, host, backend, netns string
-	var once, allowNoBrNf bool
+	var once, allowNoBrNf, linkFilter bool
 	cmd := &cobra.Command{
 		Use:   "agent",
 		Short: "Enforce the security groups of the ports bound to this host with iptables and ipset",
@@ -59,9 +60,16 @@ against a noauth server --server is all it needs.`,
 			if brnf != nil && !allowNoBrNf {
 				return fmt.Errorf("refusing to run: %w", brnf)
 			}
-			a := agent.New(agent.Config{Host: host, Client: client, Applier: ap, Devices: devices, Log: log,
+			var bf agent.BridgeFilter
+			if linkFilter {
+				if _, err := exec.LookPath("nft"); err != nil {
+					return fmt.Errorf("refusing to run: nft not found (install nftables) for the link-layer checks; --bridge-filter=false runs without them")
+				}
+				bf = &bridgefilter.Syncer{NFT: bridgefilter.NewCommand(netns)}
+			}
+			a := agent.New(agent.Config{Host: host, Client: client, Applier: ap, Devices: devices, Log: log, BridgeFilter: bf,
 				Pruner:  &iptables.Conntrack{NetNS: netns},
-				Configs: map[string]any{"backend": backend, "br_netfilter": brnf == nil, "netns": netns}})
+				Configs: map[string]any{"backend": backend, "br_netfilter": brnf == nil, "netns": netns, "bridge_filter": linkFilter}})
 			if once {
 				rev, err := a.SyncOnce(ctx)
 				if err == nil {
@@ -78,6 +86,7 @@ against a noauth server --server is all it needs.`,
 	f.StringVar(&backend, "backend", "iptables", "dataplane backend")
 	f.StringVar(&netns, "netns", "", "apply inside this network namespace (the lab and tests)")
 	f.BoolVar(&once, "once", false, "sync once and exit")
+	f.BoolVar(&linkFilter, "bridge-filter", true, "check source MACs, ARP senders, ND targets and VLAN tags of VM frames (nftables table bridge bulwark)")
 	f.BoolVar(&allowNoBrNf, "allow-no-br-netfilter", false, "run even though bridged traffic bypasses iptables (rules then protect nothing bridged)")
 	return cmd
 }

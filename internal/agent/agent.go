@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/bulwark-net/bulwark/internal/firewall"
+	"github.com/bulwark-net/bulwark/internal/firewall/bridgefilter"
 	"github.com/bulwark-net/bulwark/internal/model"
 	"github.com/gophercloud/gophercloud/v2"
 )
@@ -31,6 +32,12 @@ import (
 type Applier interface {
 	Apply(ctx context.Context, rs *firewall.Ruleset) error
 	Zones(ctx context.Context) (map[string]uint16, error)
+}
+
+// BridgeFilter is what the agent needs from the link-layer filter
+// (*bridgefilter.Syncer).
+type BridgeFilter interface {
+	Sync(ctx context.Context, f *bridgefilter.Filter) error
 }
 
 // Devices reports which VM-facing devices exist on this host and which
@@ -44,16 +51,19 @@ type Devices interface {
 
 // Config configures an Agent.
 type Config struct {
-	Host       string
-	Client     *gophercloud.ServiceClient // the network endpoint (root URL)
-	Applier    Applier
-	Devices    Devices
-	Pruner     Pruner // nil: connections are not ended on rule removal
-	Log        *slog.Logger
-	Heartbeat  time.Duration // default 30 s
-	WatchWait  time.Duration // long-poll timeout, default 25 s
-	Configs    map[string]any
-	RetryFloor time.Duration // first backoff step, default 500 ms
+	Host    string
+	Client  *gophercloud.ServiceClient // the network endpoint (root URL)
+	Applier Applier
+	Devices Devices
+	Pruner  Pruner // nil: connections are not ended on rule removal
+	// BridgeFilter keeps the link-layer checks (source MAC, ARP, ND
+	// target, VLAN tags) of the filtered ports; nil: none.
+	BridgeFilter BridgeFilter
+	Log          *slog.Logger
+	Heartbeat    time.Duration // default 30 s
+	WatchWait    time.Duration // long-poll timeout, default 25 s
+	Configs      map[string]any
+	RetryFloor   time.Duration // first backoff step, default 500 ms
 }
 
 // Agent runs the sync loop for one host.
@@ -146,6 +156,11 @@ func (a *Agent) SyncOnce(ctx context.Context) (int64, error) {
 	before := writes(a.cfg.Applier)
 	if err := a.cfg.Applier.Apply(ctx, rs); err != nil {
 		return 0, fmt.Errorf("agent: apply: %w", err)
+	}
+	if a.cfg.BridgeFilter != nil {
+		if err := a.cfg.BridgeFilter.Sync(ctx, bridgefilter.Build(hs)); err != nil {
+			return 0, fmt.Errorf("agent: %w", err)
+		}
 	}
 	if a.cfg.Pruner != nil && (before < 0 || writes(a.cfg.Applier) != before) {
 		if zones, err = a.cfg.Applier.Zones(ctx); err == nil {
