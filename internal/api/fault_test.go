@@ -1,0 +1,304 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bulwark-net/bulwark/internal/store/pgtest"
+)
+
+// Fault tests run the real binary (`bulwark server --db postgres://...`)
+// as child processes, kill them, and restart PostgreSQL under them.
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// bulwarkBinary builds cmd/bulwark once per test process.
+func bulwarkBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "bulwark-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "bulwark")
+		gobin, err := exec.LookPath("go")
+		if err != nil {
+			gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		}
+		out, err := exec.Command(gobin, "build", "-o", binPath, "github.com/bulwark-net/bulwark/cmd/bulwark").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// serverProc is one `bulwark server` child process.
+type serverProc struct {
+	cmd  *exec.Cmd
+	url  string
+	logs *syncBuf
+	done chan struct{}
+}
+
+func startServerProc(t *testing.T, db string) *serverProc {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	p := &serverProc{url: "http://" + addr, logs: &syncBuf{}, done: make(chan struct{})}
+	p.cmd = exec.Command(bulwarkBinary(t), "server", "--listen", addr, "--db", db, "--auth", "noauth", "--default-project", defaultProject)
+	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() { p.kill() })
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		res, err := http.Get(p.url + "/v2.0/networks")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return p
+			}
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("server exited at start: %s", p.logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not ready: %v\n%s", err, p.logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// kill is kill -9.
+func (p *serverProc) kill() {
+	if p.cmd.Process != nil {
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		<-p.done
+	}
+}
+
+// rawCall sends one request; it returns the status (0 when the server
+// could not be reached or the connection broke) and the body.
+func rawCall(client *http.Client, method, url string, body any) (int, []byte) {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, url, rd)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := client.Do(req)
+	if err != nil {
+		return 0, nil
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return 0, nil
+	}
+	return res.StatusCode, b
+}
+
+// TestKillServerDuringWriteStorm: clients write through two servers; one
+// is killed with SIGKILL mid-storm. Clients retry on the other server.
+// Every write that was acknowledged (201) is in the database; none got a
+// 500.
+func TestKillServerDuringWriteStorm(t *testing.T) {
+	if backend != pgtest.Postgres {
+		t.Skip("several servers need PostgreSQL; this run is on " + backend)
+	}
+	db := pgtest.NewDatabase(t)
+	servers := []*serverProc{startServerProc(t, db), startServerProc(t, db)}
+	client := &http.Client{Timeout: 10 * time.Second}
+
+	for w := range 8 {
+		if status, body := rawCall(client, "PUT", servers[0].url+"/v2.0/quotas/"+fmt.Sprintf("storm-%d", w),
+			map[string]any{"quota": map[string]any{"network": -1}}); status != 200 {
+			t.Fatalf("quota: %d %s", status, body)
+		}
+	}
+	var mu sync.Mutex
+	acked := map[string]string{} // network id -> name
+	var stop atomic.Bool
+	var killed atomic.Bool
+	var retries atomic.Int32
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; !stop.Load(); i++ {
+				name := fmt.Sprintf("storm-%d-%d", w, i)
+				for attempt := 0; attempt < 20 && !stop.Load(); attempt++ {
+					s := servers[(w+i+attempt)%2]
+					if killed.Load() {
+						s = servers[1]
+					}
+					status, body := rawCall(client, "POST", s.url+"/v2.0/networks", map[string]any{"network": map[string]any{"name": name, "project_id": fmt.Sprintf("storm-%d", w)}})
+					if status == 201 {
+						var n struct{ Network struct{ ID string } }
+						_ = json.Unmarshal(body, &n)
+						mu.Lock()
+						acked[n.Network.ID] = name
+						mu.Unlock()
+						break
+					}
+					if status != 0 && status != 503 {
+						t.Errorf("%s: %d %s", s.url, status, body)
+						break
+					}
+					retries.Add(1) // unreachable, broken connection or 503: try the other one
+				}
+			}
+		}()
+	}
+	time.Sleep(700 * time.Millisecond)
+	servers[0].kill()
+	killed.Store(true)
+	mu.Lock()
+	killedAt := len(acked)
+	mu.Unlock()
+	time.Sleep(700 * time.Millisecond)
+	stop.Store(true)
+	wg.Wait()
+
+	status, body := rawCall(client, "GET", servers[1].url+"/v2.0/networks?fields=id&fields=name", nil)
+	if status != 200 {
+		t.Fatalf("list after the storm: %d %s", status, body)
+	}
+	var list struct{ Networks []struct{ ID, Name string } }
+	if err := json.Unmarshal(body, &list); err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]string{}
+	for _, n := range list.Networks {
+		have[n.ID] = n.Name
+	}
+	for id, name := range acked {
+		if have[id] != name {
+			t.Errorf("acknowledged network %s (%s) is not in the database", id, name)
+		}
+	}
+	if len(acked) <= killedAt {
+		t.Errorf("no write acknowledged after the kill (%d before, %d in all)", killedAt, len(acked))
+	}
+	t.Logf("%d writes acknowledged (%d before the kill), %d retried, %d in the database", len(acked), killedAt, retries.Load(), len(have))
+
+	// The killed server comes back on the same database.
+	again := startServerProc(t, db)
+	if status, _ := rawCall(client, "GET", again.url+"/v2.0/networks", nil); status != 200 {
+		t.Errorf("restarted server: %d", status)
+	}
+}
+
+// TestPostgresRestart: while PostgreSQL is down a server answers 503
+// with a NeutronError (never 500), and it recovers by itself when the
+// database is back, the watch feed included.
+func TestPostgresRestart(t *testing.T) {
+	if backend != pgtest.Postgres {
+		t.Skip("PostgreSQL restart; this run is on " + backend)
+	}
+	// A cluster of its own: the package's shared one stays up.
+	pg, err := pgtest.Start(pgtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Stop()
+	db, err := pg.CreateDatabase(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startServerProc(t, db)
+	client := &http.Client{Timeout: 10 * time.Second}
+	if status, body := rawCall(client, "POST", s.url+"/v2.0/networks", map[string]any{"network": map[string]any{"name": "before"}}); status != 201 {
+		t.Fatalf("create: %d %s", status, body)
+	}
+	_, body := rawCall(client, "GET", s.url+"/v2.0/bulwark/hosts/h1/state", nil)
+	var state struct{ Revision int64 }
+	_ = json.Unmarshal(body, &state)
+
+	if err := pg.StopServer(); err != nil {
+		t.Fatal(err)
+	}
+	down := []struct {
+		method, path string
+		body         any
+	}{
+		{"GET", "/v2.0/networks", nil},
+		{"POST", "/v2.0/networks", map[string]any{"network": map[string]any{"name": "during"}}},
+		{"GET", "/v2.0/security-groups", nil},
+		{"GET", "/v2.0/bulwark/hosts/h1/state", nil},
+		{"GET", fmt.Sprintf("/v2.0/bulwark/watch?host=h1&since=%d&timeout=0", state.Revision), nil},
+	}
+	for round := range 3 {
+		for _, d := range down {
+			status, body := rawCall(client, d.method, s.url+d.path, d.body)
+			var ne struct{ NeutronError *struct{ Type, Message string } }
+			_ = json.Unmarshal(body, &ne)
+			if status != 503 || ne.NeutronError == nil || ne.NeutronError.Type != "ServiceUnavailable" {
+				t.Errorf("round %d, database down: %s %s -> %d %s", round, d.method, d.path, status, body)
+			}
+		}
+	}
+	if err := pg.StartServer(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		status, body := rawCall(client, "POST", s.url+"/v2.0/networks", map[string]any{"network": map[string]any{"name": "after"}})
+		if status == 201 {
+			break
+		}
+		if status != 503 {
+			t.Fatalf("recovering: %d %s", status, body)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no recovery after the database came back: %d %s\n%s", status, body, s.logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	status, body := rawCall(client, "GET", s.url+"/v2.0/networks?fields=name", nil)
+	if status != 200 || !strings.Contains(string(body), `"before"`) || !strings.Contains(string(body), `"after"`) || strings.Contains(string(body), `"during"`) {
+		t.Errorf("after recovery: %d %s", status, body)
+	}
+	// The watch feed answers again.
+	status, body = rawCall(client, "GET", fmt.Sprintf("%s/v2.0/bulwark/watch?host=h1&since=%d&timeout=0", s.url, state.Revision), nil)
+	if status != 200 {
+		t.Errorf("watch after recovery: %d %s", status, body)
+	}
+	if strings.Contains(s.logs.String(), "panic") {
+		t.Errorf("server log shows a panic:\n%s", s.logs.String())
+	}
+}
