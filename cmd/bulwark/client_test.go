@@ -71,6 +71,11 @@ func TestClientVerbsBinary(t *testing.T) {
 		t.Errorf("after port set --allowed-address: %q", out)
 	}
 
+	// The connection flags work before the verb too, as openstack's do.
+	if out, errOut, code := bulwarkCLI(t, "http://127.0.0.1:1", "--os-url", base, "network", "list", "-f", "value", "-c", "Name"); code != 0 || out != "ha-net\n" {
+		t.Errorf("--os-url before the verb: exit %d, %q %q", code, out, errOut)
+	}
+
 	for _, tc := range []struct {
 		args []string
 		code int

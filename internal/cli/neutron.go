@@ -80,7 +80,7 @@ func (a *app) nList(use string, r *resource, cols []column) *cobra.Command {
 		o    output.Options
 		name string
 	)
-	cmd := a.command(use, "List "+r.plural+" (neutron CLI spelling)", noArgs, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, _ []string) error {
+	cmd := a.command(use, "List "+strings.ReplaceAll(r.plural, "-", " ")+" (neutron CLI spelling)", noArgs, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, _ []string) error {
 		if err := o.Validate(); err != nil {
 			return usagef("%v", err)
 		}
@@ -103,7 +103,7 @@ func (a *app) nList(use string, r *resource, cols []column) *cobra.Command {
 func (a *app) nShow(use string, r *resource) *cobra.Command {
 	var o output.Options
 	upper := strings.ToUpper(strings.ReplaceAll(r.key, "security_group_", ""))
-	cmd := a.command(use+" "+upper, "Show a "+r.key+" (neutron CLI spelling)", exactArgs(1, upper), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
+	cmd := a.command(use+" "+upper, "Show a "+strings.ReplaceAll(r.key, "_", " ")+" (neutron CLI spelling)", exactArgs(1, upper), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
 		if err := o.Validate(); err != nil {
 			return usagef("%v", err)
 		}
@@ -117,7 +117,7 @@ func (a *app) nShow(use string, r *resource) *cobra.Command {
 }
 
 func (a *app) nDelete(use string, r *resource) *cobra.Command {
-	return a.command(use+" ID [ID ...]", "Delete "+r.plural+" (neutron CLI spelling)", minArgs(1, "ID [ID ...]"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
+	return a.command(use+" ID [ID ...]", "Delete "+strings.ReplaceAll(r.plural, "-", " ")+" (neutron CLI spelling)", minArgs(1, "ID [ID ...]"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
 		if err := deleteAll(ctx, c, cmd.ErrOrStderr(), r, args); err != nil {
 			return err
 		}
