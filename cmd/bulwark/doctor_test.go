@@ -238,7 +238,7 @@ func TestDoctorVIPAgainstServer(t *testing.T) {
 		t.Errorf("port security off on ka02: got %d %v\n%s", r.code, r.titles(), r.out)
 	}
 
-	// 4. An address pair of 0.0.0.0/0.
+	// 4. An address pair of 0.0.0.0/0 (keepalived02 filtered again).
 	s.do("PUT", "ports/"+k.ka02, `{"port": {"port_security_enabled": true, "security_groups": [`+fmt.Sprintf("%q", k.sg)+`]}}`, "")
 	s.pairs(k.ka02, "0.0.0.0/0")
 	r = s.runDoctor(vip, "-f", "json")
@@ -246,11 +246,57 @@ func TestDoctorVIPAgainstServer(t *testing.T) {
 		t.Errorf("0.0.0.0/0 pair: got %d %v\n%s", r.code, r.titles(), r.out)
 	}
 
-	// 5. Failures to query are exit 1 with a message, not a report.
+	// 5. A VM that was handed the VIP, next to the two nodes (pairs back to normal).
+	s.pairs(k.ka02, vip)
+	s.do("DELETE", "ports/"+portID(s, "vip"), "", "")
+	web := s.do("POST", "ports", fmt.Sprintf(`{"port": {"network_id": %q, "name": "web", "device_owner": "compute:nova", "device_id": "vm-web",
+		"fixed_ips": [{"ip_address": %q}]}}`, k.net, vip), "port")["id"].(string)
+	r = s.runDoctor(vip, "-f", "json")
+	if r.code != doctorProblems || len(r.report.Ports) != 2 || !r.has("error", "fixed IP of another VM's port web") {
+		t.Errorf("VIP on another VM: got %d %v\n%s", r.code, r.titles(), r.out)
+	}
+	s.do("DELETE", "ports/"+web, "", "")
+
+	// 6. keepalived02 moved to another network: peers apart.
+	net2 := s.do("POST", "networks", `{"network": {"name": "net2"}}`, "network")["id"].(string)
+	s.do("POST", "subnets", fmt.Sprintf(`{"subnet": {"network_id": %q, "ip_version": 4, "cidr": "10.9.0.0/24"}}`, net2), "")
+	s.do("POST", "ports", fmt.Sprintf(`{"port": {"network_id": %q, "name": "ka02-net2", "device_owner": "compute:nova", "device_id": "vm-x",
+		"security_groups": [%q], "allowed_address_pairs": [{"ip_address": %q}]}}`, net2, k.sg, vip), "")
+	s.do("DELETE", "ports/"+k.ka02, "", "")
+	r = s.runDoctor(vip, "-f", "json")
+	if r.code != doctorProblems || !r.has("error", "The peers are on different networks") {
+		t.Errorf("peers on two networks: got %d %v\n%s", r.code, r.titles(), r.out)
+	}
+	// With --network net2 the one peer there is alone, and the VIP is outside 10.9.0.0/24.
+	r = s.runDoctor(vip, "--network", "net2", "-f", "json")
+	if r.code != doctorProblems || !r.has("error", "outside every subnet of network net2") || !r.has("error", "Fewer than 2 peers") {
+		t.Errorf("--network net2: got %d %v\n%s", r.code, r.titles(), r.out)
+	}
+
+	// 7. Failures to query are exit 1 with a message, not a report.
 	if r = s.runDoctor(vip, "--network", "nonet"); r.code != 1 || r.err == nil || !strings.Contains(r.err.Error(), `network "nonet": not found`) {
 		t.Errorf("unknown network: got %d %v", r.code, r.err)
 	}
 	if r = s.runDoctor("not-an-ip"); r.code != 1 || r.err == nil {
 		t.Errorf("bad VIP: got %d %v", r.code, r.err)
 	}
+}
+
+// portID finds a port's id by name.
+func portID(s *doctorServer, name string) string {
+	s.t.Helper()
+	resp, err := http.Get(s.url + "/v2.0/ports?name=" + name)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var l struct {
+		Ports []struct {
+			ID string `json:"id"`
+		} `json:"ports"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&l); err != nil || len(l.Ports) != 1 {
+		s.t.Fatalf("port %s: %v %v", name, err, l)
+	}
+	return l.Ports[0].ID
 }
