@@ -168,7 +168,6 @@ func TestNeutronRunbookSpellings(t *testing.T) {
 	}
 }
 
-
 // findRule returns the one rule of group with this direction and protocol.
 func findRule(t *testing.T, s *testServer, group, direction, protocol string) map[string]any {
 	t.Helper()
