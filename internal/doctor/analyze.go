@@ -436,7 +436,8 @@ func (a *analysis) checkNetworks() {
 	}
 	a.add(Finding{Severity: SeverityError, Code: CodeNetworks, Title: title,
 		Detail: "VRRP advertisements and the VIP's ARP stay inside one layer-2 network, so all peers must have a port " +
-			"on the same network: " + strings.Join(parts, "; ") + "."})
+			"on the same network: " + strings.Join(parts, "; ") + ". If these are separate clusters that reuse the address " +
+			"on their own networks, name the network with --network."})
 }
 
 func (a *analysis) checkSubnet() {
