@@ -811,6 +811,10 @@ func (c *compiler) portChains(p *Port, f Family) []Chain {
 	}
 	if f == IPv4 {
 		ret(&dest, "-d 224.0.0.0/4", CommentDest+" multicast")
+		// Limited broadcast also in a link-layer unicast frame (some DHCP
+		// servers send an OFFER that way), and any link-layer broadcast
+		// (a subnet-directed broadcast).
+		ret(&dest, "-d 255.255.255.255/32", CommentDest+" broadcast")
 		ret(&dest, "-m pkttype --pkt-type broadcast", CommentDest+" broadcast")
 	} else {
 		ret(&dest, "-d ff00::/8", CommentDest+" multicast")

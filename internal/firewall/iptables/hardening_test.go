@@ -374,6 +374,8 @@ func TestHardeningRogueDHCP(t *testing.T) {
 			frame: offer(pkt{dstMAC: bcastMAC, srcMAC: dhcpMAC, src: dhcpIP, dst: "255.255.255.255"})},
 		{name: "OFFER from the network's DHCP port (unicast)", from: l.out, to: l.vm["keepalived01"], neutron: true, bulwark: true,
 			frame: offer(pkt{dstMAC: k1.MAC, srcMAC: dhcpMAC, src: dhcpIP, dst: k1.FixedIPs[0]})},
+		{name: "OFFER from the network's DHCP port (IP broadcast in a unicast frame)", from: l.out, to: l.vm["keepalived01"], neutron: true, bulwark: true,
+			frame: offer(pkt{dstMAC: k1.MAC, srcMAC: dhcpMAC, src: dhcpIP, dst: "255.255.255.255"})},
 		{name: "DISCOVER from the port's MAC", from: l.vm["keepalived01"], to: l.out, neutron: true, bulwark: true,
 			frame: func(m []byte) []byte {
 				return pkt{dstMAC: bcastMAC, srcMAC: k1.MAC, src: "0.0.0.0", dst: "255.255.255.255"}.udp(68, 67, dhcpBody(1, k1.MAC, "", m))
