@@ -200,6 +200,7 @@ func TestCloudsYAML(t *testing.T) {
 		t.Errorf("password in the error: %v", r)
 	}
 	s.fails(ExitError, "nope", "network", "list", "--os-cloud", "nope")
+	s.fails(ExitError, "network endpoint from the catalog", "network", "list", "--os-region-name", "Nowhere")
 }
 
 // TestErrors: the server's message, the documented exit code, and nothing

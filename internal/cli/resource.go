@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -320,10 +319,4 @@ func (r *resource) FindID(ctx context.Context, c *gophercloud.ServiceClient, nam
 func str(v any) string {
 	s, _ := v.(string)
 	return s
-}
-
-// isNotFound reports whether err is a "does not exist" error.
-func isNotFound(err error) bool {
-	var e *Error
-	return errors.As(err, &e) && e.Code == ExitNotFound
 }
