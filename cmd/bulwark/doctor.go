@@ -32,9 +32,9 @@ func doctorCmd() *cobra.Command {
 }
 
 type doctorVIPOptions struct {
-	network, format, cloud, url string
-	ports                       []string
-	timeout                     time.Duration
+	network, format, cloud, region, url string
+	ports                               []string
+	timeout                             time.Duration
 }
 
 func doctorVIPCmd() *cobra.Command {
@@ -52,7 +52,7 @@ that fix it, to be run in the order printed.
 
 It only reads (GET), so a reader role on any OpenStack cloud is enough. Credentials as for
 the openstack CLI: --os-cloud / $OS_CLOUD (clouds.yaml), else the OS_* variables, else a
-noauth Bulwark server at --os-url.
+noauth Bulwark server at --os-url ($BULWARK_URL).
 
 Exit status: 0 no error found (warnings may remain), 3 errors found, 1 the cloud could
 not be queried.`,
@@ -84,7 +84,9 @@ not be queried.`,
 	f.StringSliceVar(&o.ports, "ports", nil, "the peer ports, comma separated (names or ids); default: every port holding the VIP")
 	f.StringVarP(&o.format, "format", "f", "table", "output: table or json")
 	f.StringVar(&o.cloud, "os-cloud", "", "clouds.yaml entry (default $OS_CLOUD)")
-	f.StringVar(&o.url, "os-url", "", "Networking endpoint: overrides the catalog; without credentials a noauth server (default "+osclient.DefaultURL+")")
+	f.StringVar(&o.region, "os-region-name", "", "region (default $OS_REGION_NAME)")
+	f.StringVar(&o.url, "os-url", "", "Networking endpoint: overrides the catalog; without credentials a noauth server (default $BULWARK_URL, else "+osclient.DefaultURL+")")
+	f.StringVar(&o.url, "url", "", "same as --os-url")
 	f.DurationVar(&o.timeout, "timeout", 90*time.Second, "bound on each request")
 	return cmd
 }
@@ -98,7 +100,11 @@ func runDoctorVIP(ctx context.Context, vip string, o doctorVIPOptions) (doctor.R
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	nc, err := osclient.Network(ctx, osclient.Options{Cloud: o.cloud, URL: o.url, Timeout: o.timeout})
+	url := o.url
+	if url == "" {
+		url = os.Getenv("BULWARK_URL") // as the client verbs
+	}
+	nc, err := osclient.Network(ctx, osclient.Options{Cloud: o.cloud, URL: url, Region: o.region, Timeout: o.timeout})
 	if err != nil {
 		return doctor.Report{}, err
 	}

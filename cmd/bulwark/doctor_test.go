@@ -134,7 +134,7 @@ type doctorRun struct {
 // the cobra command, without credentials in the environment.
 func (s *doctorServer) runDoctor(args ...string) doctorRun {
 	s.t.Helper()
-	for _, k := range []string{"OS_CLOUD", "OS_AUTH_URL", "OS_USERNAME", "OS_PASSWORD"} {
+	for _, k := range []string{"OS_CLOUD", "OS_AUTH_URL", "OS_USERNAME", "OS_PASSWORD", "BULWARK_URL"} {
 		s.t.Setenv(k, "")
 	}
 	var r doctorRun
