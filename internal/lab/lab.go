@@ -82,7 +82,11 @@ func (l *Lab) serverDB() string      { return filepath.Join(l.State.Dir, "bulwar
 func (l *Lab) notifyPath() string    { return filepath.Join(l.State.Dir, "notify.sh") }
 
 // Markers identify the lab's processes in /proc/PID/cmdline.
-func (l *Lab) agentMarker() string  { return "--host " + l.State.Host }
+func (l *Lab) agentMarker() string {
+	// The exact argument sequence ensureAgent passes: "--host bwlab-a" alone
+	// would also match lab "ab"'s agent.
+	return "--host " + l.State.Host + " --netns " + l.State.HostNS
+}
 func (l *Lab) serverMarker() string { return "sqlite:" + l.serverDB() }
 
 // Logs returns the lab's log files (for a failing test to print).
@@ -169,6 +173,9 @@ func Up(ctx context.Context, o Options) (*Lab, error) {
 		if err := l.ensureVMNS(ctx, &st.VMs[i]); err != nil {
 			return l, err
 		}
+	}
+	if err := l.installARPCounters(ctx); err != nil {
+		return l, err
 	}
 	if err := l.ensureAgent(ctx); err != nil {
 		return l, err
@@ -572,7 +579,7 @@ func Down(ctx context.Context, o Options) error {
 			}
 		}
 	}
-	stop(l.agentPIDFile(), l.agentMarker(), "agent", "--netns "+st.HostNS)
+	stop(l.agentPIDFile(), l.agentMarker(), "agent")
 	stop(l.serverPIDFile(), l.serverMarker(), "server")
 
 	// Whatever still runs inside the lab's namespaces was started there by
@@ -606,7 +613,7 @@ func Down(ctx context.Context, o Options) error {
 // nothing else is left in it.
 func removeLabFiles(dir string) error {
 	var errs []error
-	patterns := []string{"state.json*", "*.pid", "*.log", "*.conf", "*.state", "*.state.tmp", "notify.sh", "bulwark.db*", "admin-openrc"}
+	patterns := []string{"state.json*", "*.pid", "*.log", "*.conf", "*.state", "*.state.tmp", "*.nft", "notify.sh", "bulwark.db*", "admin-openrc"}
 	for _, p := range patterns {
 		matches, _ := filepath.Glob(filepath.Join(dir, p))
 		for _, m := range matches {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -13,7 +15,7 @@ import (
 // savedRule is one rule of `iptables-save -c` with its counters.
 type savedRule struct {
 	Chain, Comment, Target, Spec string
-	Packets, Bytes              uint64
+	Packets, Bytes               uint64
 }
 
 var (
@@ -124,7 +126,9 @@ func (t ruleTable) port(portID string) portCounters {
 			dest = r.Target
 		}
 	}
-	c.DestCheckDrops = t.sum(func(r savedRule) bool { return dest != "" && r.Chain == dest && r.Comment == "dest-check" && r.Target == "DROP" })
+	c.DestCheckDrops = t.sum(func(r savedRule) bool {
+		return dest != "" && r.Chain == dest && r.Comment == "dest-check" && r.Target == "DROP"
+	})
 	pair := func(r savedRule) bool {
 		return spoof != "" && r.Chain == spoof && strings.HasPrefix(r.Comment, "address-pair "+VIP+" ")
 	}
@@ -238,4 +242,66 @@ func waitFor(ctx context.Context, timeout, interval time.Duration, what string, 
 		case <-time.After(interval):
 		}
 	}
+}
+
+// The lab's own nftables table in the host namespace counts the ARP
+// packets each VM sends with the VIP as sender address, before any
+// filter sees them (priority -300, ahead of the agent's link-layer table
+// "bridge bulwark" at the filter priority). With the counts and the
+// client's neighbour table the story tells "the VM answered for the VIP
+// but the client never learned its MAC" (the agent's ARP check) from
+// "the VM never answered". It only counts; it never drops.
+const arpCountTable = "bwlab"
+
+var arpCounter = regexp.MustCompile(`counter packets (\d+) bytes \d+ comment "bwlab-vip-arp ([a-z0-9]+)"`)
+
+func (l *Lab) installARPCounters(ctx context.Context) error {
+	if _, err := exec.LookPath("nft"); err != nil {
+		return nil // no nftables: the agent has no link-layer table either
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "table bridge %s\ndelete table bridge %s\n", arpCountTable, arpCountTable)
+	fmt.Fprintf(&b, "table bridge %s {\n\tchain vip-arp {\n\t\ttype filter hook prerouting priority -300; policy accept;\n", arpCountTable)
+	for _, v := range l.State.VMs {
+		fmt.Fprintf(&b, "\t\tiifname %q arp saddr ip %s counter comment \"bwlab-vip-arp %s\"\n", v.Tap, VIP, v.Name)
+	}
+	b.WriteString("\t}\n}\n")
+	path := filepath.Join(l.State.Dir, "vip-arp.nft")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		return fmt.Errorf("lab: write %s: %w", path, err)
+	}
+	if _, err := run(ctx, l.State.HostNS, "nft", "-f", path); err != nil {
+		return fmt.Errorf("lab: ARP counters: %w", err)
+	}
+	return nil
+}
+
+// vipARP returns, per VM, the ARP packets it sent for the VIP (nil
+// without the counters).
+func (l *Lab) vipARP(ctx context.Context) map[string]uint64 {
+	out, err := run(ctx, l.State.HostNS, "nft", "list", "table", "bridge", arpCountTable)
+	if err != nil {
+		return nil
+	}
+	m := map[string]uint64{}
+	for _, c := range arpCounter.FindAllStringSubmatch(out, -1) {
+		n, _ := strconv.ParseUint(c[1], 10, 64)
+		m[c[2]] += n
+	}
+	return m
+}
+
+// neighbourLLAddr is the MAC ns has learned for ip ("" if none).
+func neighbourLLAddr(ctx context.Context, ns, ip string) string {
+	out, err := run(ctx, "", "ip", "-n", ns, "neigh", "show", ip)
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(out)
+	for i := 0; i+1 < len(f); i++ {
+		if f[i] == "lladdr" {
+			return f[i+1]
+		}
+	}
+	return ""
 }

@@ -17,14 +17,14 @@ type State struct {
 	CreatedAt time.Time `json:"created_at"`
 	// Server is the API root; PrivateServer says the lab started it (a
 	// noauth server with its database in Dir) and must stop it.
-	Server        string `json:"server"`
-	PrivateServer bool   `json:"private_server"`
-	Host          string `json:"host"`
-	HostNS        string `json:"host_netns"`
-	ClientNS      string `json:"client_netns"`
-	NetworkID     string `json:"network_id,omitempty"`
-	SubnetID      string `json:"subnet_id,omitempty"`
-	GroupID       string `json:"security_group_id,omitempty"`
+	Server        string    `json:"server"`
+	PrivateServer bool      `json:"private_server"`
+	Host          string    `json:"host"`
+	HostNS        string    `json:"host_netns"`
+	ClientNS      string    `json:"client_netns"`
+	NetworkID     string    `json:"network_id,omitempty"`
+	SubnetID      string    `json:"subnet_id,omitempty"`
+	GroupID       string    `json:"security_group_id,omitempty"`
 	VMs           []VMState `json:"vms"`
 }
 

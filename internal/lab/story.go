@@ -151,7 +151,9 @@ func (s *Story) open(ctx context.Context, port int) (*session, error) {
 
 func (s *Story) seen(format string, args ...any) { s.l.say("  SEEN "+format, args...) }
 
-func (s *Story) host(ctx context.Context) (ruleTable, error) { return filterTable(ctx, s.l.State.HostNS) }
+func (s *Story) host(ctx context.Context) (ruleTable, error) {
+	return filterTable(ctx, s.l.State.HostNS)
+}
 
 func (s *Story) vm(name string) VMState { return *s.l.State.vm(name) }
 
@@ -190,16 +192,19 @@ func (s *Story) Steps() []Step {
 
 // unreachable checks that the client gets no answer from the VIP (ping
 // and a TCP connection to the web port) while it is on holder, whose port
-// has no pair for it — and that the agent's rules for that port counted
-// the drops, so the packets did reach the port and were dropped for the
-// VIP, not lost elsewhere. Two rules can do it: the destination check
-// drops the requests to an address that is not the port's, anti-spoofing
-// drops replies sourced from it. It returns what was counted.
+// has no pair for it — and that the agent dropped it for that reason, not
+// that the packets were lost elsewhere. Three layers of the agent can do
+// it, and the story names those it saw at work: the link-layer check drops
+// holder's ARP answers for the VIP (the lab's ARP counter grows, the
+// client learns no MAC); the destination check drops requests to an
+// address that is not the port's; anti-spoofing drops replies sourced
+// from one (their iptables counters grow).
 func (s *Story) unreachable(ctx context.Context, holder VMState) (string, error) {
 	t0, err := s.host(ctx)
 	if err != nil {
 		return "", err
 	}
+	arp0 := s.l.vipARP(ctx)
 	for i := 0; i < 3; i++ {
 		if ping(ctx, s.l.State.ClientNS, VIP) {
 			return "", fmt.Errorf("the client's ping to the VIP was answered (attempt %d)", i+1)
@@ -212,17 +217,25 @@ func (s *Story) unreachable(ctx context.Context, holder VMState) (string, error)
 	if err != nil {
 		return "", err
 	}
+	arp1 := s.l.vipARP(ctx)
+	lladdr := neighbourLLAddr(ctx, s.l.State.ClientNS, VIP)
 	c0, c1 := t0.port(holder.PortID), t1.port(holder.PortID)
 	dest, spoof := c1.DestCheckDrops-c0.DestCheckDrops, c1.AntiSpoofDrops-c0.AntiSpoofDrops
-	if dest == 0 && spoof == 0 {
-		return "", fmt.Errorf("the client got no answer, but neither the destination check nor anti-spoofing of %s counted a drop: the packets were lost elsewhere", holder.Name)
-	}
+	arp := arp1[holder.Name] - arp0[holder.Name]
 	var parts []string
+	if arp > 0 && lladdr == "" {
+		parts = append(parts, fmt.Sprintf("%s sent %d ARP answers for the VIP but the client never learned its MAC: "+
+			"the agent's link-layer check (nftables table bridge bulwark) drops ARP whose sender address is not the port's", holder.Name, arp))
+	}
 	if dest > 0 {
 		parts = append(parts, fmt.Sprintf("%s's destination check ('dest-check') dropped %d requests to the VIP", holder.Name, dest))
 	}
 	if spoof > 0 {
 		parts = append(parts, fmt.Sprintf("%s's anti-spoofing rule ('anti-spoof') dropped %d replies sourced from the VIP", holder.Name, spoof))
+	}
+	if len(parts) == 0 {
+		return "", fmt.Errorf("the client got no answer, but no drop of %s's was seen (ARP for the VIP +%d, client's MAC for the VIP %q, dest-check +%d, anti-spoof +%d): the packets were lost elsewhere",
+			holder.Name, arp, lladdr, dest, spoof)
 	}
 	return strings.Join(parts, "; ") + " (the VIP is not an address of its port)", nil
 }

@@ -35,7 +35,7 @@ func labNeed(t *testing.T) {
 		}
 		t.Skipf(format+" (scripts/setup.sh installs it)", args...)
 	}
-	for _, tool := range []string{"keepalived", "ip", "iptables", "iptables-save", "iptables-restore", "ip6tables-restore", "ipset", "ping", "sysctl", "conntrack", "go"} {
+	for _, tool := range []string{"keepalived", "ip", "iptables", "iptables-save", "iptables-restore", "ip6tables-restore", "ipset", "nft", "ping", "sysctl", "conntrack", "go"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			miss("%s not installed", tool)
 		}
@@ -100,7 +100,7 @@ func TestStoryOnRealKernel(t *testing.T) {
 		if left := listNetns(names.Prefix()); len(left) > 0 {
 			t.Errorf("namespaces left after lab down: %v", left)
 		}
-		if left := findProcs(opts.Dir); len(left) > 0 {
+		if left := append(findProcs(opts.Dir), findProcs("--host "+names.Host()+" ")...); len(left) > 0 {
 			t.Errorf("processes left after lab down: %v", left)
 		}
 	})
@@ -173,7 +173,7 @@ func TestStoryOnRealKernel(t *testing.T) {
 	if left := listNetns(names.Prefix()); len(left) > 0 {
 		t.Fatalf("namespaces left after lab down without a state file: %v", left)
 	}
-	if left := findProcs(opts.Dir); len(left) > 0 {
+	if left := append(findProcs(opts.Dir), findProcs("--host "+names.Host()+" ")...); len(left) > 0 {
 		t.Fatalf("processes left after lab down without a state file: %v", left)
 	}
 	t.Logf("whole run took %s", time.Since(start).Round(time.Millisecond))
