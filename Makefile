@@ -7,7 +7,7 @@ LISTEN ?= 127.0.0.1:9696
 DB ?= sqlite:./var/bulwark.db
 AUTH ?= keystone
 
-.PHONY: all build run test unit fuzz vet bench-api bench-agent clean
+.PHONY: all build run test unit fuzz vet bench-api bench-agent bench-scale clean
 
 all: build
 
@@ -46,6 +46,10 @@ bench-api: build
 # Agent dataplane (compiler + applier in a scratch netns) vs the iptables floor and Neutron (docs/benchmarks.md).
 bench-agent: build
 	bash scripts/bench-agent.sh
+
+# 3 servers on one private PostgreSQL + N simulated agents; write -> applied latencies (docs/scale.md).
+bench-scale: build
+	bash scripts/bench-scale.sh
 
 clean:
 	rm -rf bin
