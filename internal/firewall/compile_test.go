@@ -590,6 +590,20 @@ func TestIncremental(t *testing.T) {
 			t.Errorf("unordered chains touched: %v", ch.lines)
 		}
 	})
+	t.Run("DHCP port of the network changed", func(t *testing.T) {
+		h := clone(base)
+		h.Networks = map[string]*Network{base.Ports[0].NetworkID: {ID: base.Ports[0].NetworkID,
+			DHCP: []ServicePort{{ID: "dhcp", MAC: "fa:16:3e:dd:00:02", FixedIPs: []string{"10.100.0.2"}}}}}
+		ch := diffRulesets(t, rs0, Compile(h))
+		for _, c := range ch.rewritten {
+			if !strings.HasPrefix(c, "4/filter/"+ChainPrefix+"i") {
+				t.Errorf("rewrote %s, want only IPv4 ingress chains", c)
+			}
+		}
+		if len(ch.rewritten) != len(base.Ports) || len(ch.lines) != 0 || len(ch.sets) != 0 {
+			t.Errorf("touched %d chains, %v, %v; want the %d ingress chains", len(ch.rewritten), ch.lines, ch.sets, len(base.Ports))
+		}
+	})
 	t.Run("port made stateless", func(t *testing.T) {
 		h := clone(base)
 		h.Groups["5ad5ad5a-0000-4000-8000-000000000001"] = &SecurityGroup{ID: "5ad5ad5a-0000-4000-8000-000000000001"}

@@ -80,7 +80,7 @@ func TestCompilerRandomEdits(t *testing.T) {
 			h.AddressGroups = cloneMap(h.AddressGroups)
 			n := len(h.Ports)
 			var what string
-			switch k := rng.Intn(16); {
+			switch k := rng.Intn(17); {
 			case n == 0 || k == 0:
 				p := benchState(40 + step%20).Ports[39+step%20]
 				p.ID = fmt.Sprintf("%08x-1111-4000-8000-%012x", step, step)
@@ -143,6 +143,26 @@ func TestCompilerRandomEdits(t *testing.T) {
 				i, j := rng.Intn(n), rng.Intn(n)
 				h.Ports[i].Device = h.Ports[j].Dev()
 				what = "device shared"
+			case k == 15:
+				nets := map[string]*Network{}
+				for id, nw := range h.Networks {
+					c := *nw
+					nets[id] = &c
+				}
+				h.Networks = nets
+				id := h.Ports[rng.Intn(n)].NetworkID
+				if nets[id] == nil {
+					nets[id] = &Network{ID: id}
+				}
+				sp := func() []ServicePort {
+					if rng.Intn(4) == 0 {
+						return nil
+					}
+					return []ServicePort{{ID: "svc", MAC: []string{"fa:16:3e:dd:00:01", "fa:16:3e:dd:00:02", "bad"}[rng.Intn(3)],
+						FixedIPs: []string{fmt.Sprintf("10.6.0.%d", rng.Intn(3)), fmt.Sprintf("fd00::%d", rng.Intn(3))}}}
+				}
+				nets[id].DHCP, nets[id].Routers = sp(), sp()
+				what = "network DHCP/router ports changed"
 			default:
 				i := rng.Intn(n)
 				p := h.Ports[i]
