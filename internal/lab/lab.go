@@ -237,7 +237,17 @@ func (l *Lab) ensureServer(ctx context.Context) error {
 	if st.Server == "" && !l.opts.Private && serverAnswers(ctx, l.opts.Server) {
 		st.Server = l.opts.Server
 		l.say("using the Bulwark server at %s", st.Server)
-		return l.connect(ctx)
+		if err := l.connect(ctx); err != nil {
+			return err
+		}
+		// A keystone-mode server without OS_* credentials answers the
+		// version document but nothing else: say so before building.
+		var body map[string]any
+		if _, err := l.nc.Get(ctx, l.nc.ServiceURL("networks")+"?limit=1", &body, nil); err != nil {
+			st.Server = ""
+			return fmt.Errorf("lab: the server at %s answers, but not to the lab (%w); source its admin-openrc (OS_* credentials), or run the lab's own server with --private-server", l.opts.Server, err)
+		}
+		return nil
 	}
 	st.PrivateServer = true
 	if st.Server != "" && aliveAs(readPID(l.serverPIDFile()), l.serverMarker()) && serverAnswers(ctx, st.Server) {
@@ -457,19 +467,21 @@ func (l *Lab) StartKeepalived(ctx context.Context, vm string) error {
 // sends a priority-0 advert, as a clean shutdown does).
 func (l *Lab) StopKeepalived(vm string) error {
 	f := keepalivedFiles(l.State.Dir, vm)
-	pid := readPID(f.PID)
-	running := aliveAs(pid, f.Conf)
-	if err := stopPID(pid, f.Conf, 5*time.Second); err != nil {
-		return err
+	var stopped []int
+	if pid := readPID(f.PID); aliveAs(pid, f.Conf) {
+		if err := stopPID(pid, f.Conf, 5*time.Second); err != nil {
+			return err
+		}
+		stopped = append(stopped, pid)
 	}
-	for _, p := range findProcs("keepalived", f.Conf) { // leftovers (a lost pid file, the VRRP child)
-		running = true
+	for _, p := range findProcs("keepalived", f.Conf) { // leftovers: a lost pid file, an orphaned VRRP child
 		if err := stopPID(p, f.Conf, 2*time.Second); err != nil {
 			return err
 		}
+		stopped = append(stopped, p)
 	}
-	if running {
-		l.say("  stopped keepalived in %s (pid %d)", l.names.VMNS(vm), pid)
+	if len(stopped) > 0 {
+		l.say("  stopped keepalived in %s (pid %v)", l.names.VMNS(vm), strings.Trim(fmt.Sprint(stopped), "[]"))
 	}
 	return nil
 }
