@@ -553,9 +553,9 @@ func (a *analysis) checkPairs() {
 			}
 			a.add(Finding{Severity: sev, Code: CodeWidePair, Fix: fix,
 				Title: fmt.Sprintf("Peer %s has an over-wide address pair %s", a.portLabel(p), ap.IPAddress),
-				Detail: fmt.Sprintf("The pair %s (%s) lets port %s send from any of those addresses, and every one of them "+
-					"joins each security group the port is in: rules of other ports that admit that group as remote now "+
-					"admit the whole range. Allow only the VIP.", ap.IPAddress, why, a.portLabel(p))})
+				Detail: fmt.Sprintf("The pair %s (%s, %s) lets port %s send from any of those addresses, and every one of them "+
+					"joins each security group the port is in (%s): rules of other ports that admit that group as remote now "+
+					"admit the whole range. Allow only the VIP.", ap.IPAddress, why, addressCount(pr), a.portLabel(p), a.groupList(p.SecurityGroups))})
 		}
 		if covering < 0 && !a.holdsVIP(p) {
 			a.add(Finding{Severity: SeverityError, Code: CodeMissingPair,
@@ -579,6 +579,26 @@ func (a *analysis) checkPairs() {
 			}
 		}
 	}
+}
+
+// addressCount says how many addresses a prefix holds.
+func addressCount(pr netip.Prefix) string {
+	host := pr.Addr().BitLen() - pr.Bits()
+	if host >= 63 {
+		return fmt.Sprintf("2^%d addresses", host)
+	}
+	return fmt.Sprintf("%d addresses", uint64(1)<<host)
+}
+
+func (a *analysis) groupList(ids []string) string {
+	if len(ids) == 0 {
+		return "none now"
+	}
+	var names []string
+	for _, g := range ids {
+		names = append(names, a.groupLabel(g))
+	}
+	return strings.Join(names, ", ")
 }
 
 // pairCoveringVIPAfter: another pair than skip that covers the VIP, or -1.

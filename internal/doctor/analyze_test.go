@@ -479,3 +479,21 @@ func TestFreeAddress(t *testing.T) {
 		t.Errorf("pool of the VIP alone: got %v", got)
 	}
 }
+
+func TestWidePairDetail(t *testing.T) {
+	in := healthy()
+	p := port(&in, ka01)
+	p.AddressPairs = append(p.AddressPairs, AddressPair{IPAddress: "10.0.0.0/8", MACAddress: p.MACAddress},
+		AddressPair{IPAddress: "::/0", MACAddress: p.MACAddress})
+	rep, _ := Analyze(in)
+	var details []string
+	for _, f := range rep.Findings {
+		if f.Code == CodeWidePair {
+			details = append(details, f.Detail)
+		}
+	}
+	if len(details) != 2 || !strings.Contains(details[0], "(wider than the network's subnet (/24), 16777216 addresses)") ||
+		!strings.Contains(details[0], "is in (ha-sg)") || !strings.Contains(details[1], "(every address, 2^128 addresses)") {
+		t.Errorf("wide pair details: %q", details)
+	}
+}
