@@ -412,7 +412,10 @@ func (a *app) neutronPortAttrs(ctx context.Context, c *gophercloud.ServiceClient
 			attrs[strings.ReplaceAll(flag, "-", "_")] = v
 		}
 	}
-	if changed("allowed-address-pairs") || len(pairTokens) > 0 {
+	if len(pairTokens) > 0 && !changed("allowed-address-pairs") {
+		return nil, usagef("%q: address pair values need --allowed-address-pairs before them", pairTokens[0])
+	}
+	if changed("allowed-address-pairs") {
 		if p.noPairs {
 			return nil, usagef("--allowed-address-pairs and --no-allowed-address-pairs exclude each other")
 		}

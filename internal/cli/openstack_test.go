@@ -239,6 +239,7 @@ func TestErrors(t *testing.T) {
 		{ExitUsage, "not a boolean", []string{"port-update", "vm1", "--port-security-enabled", "maybe"}},
 		{ExitUsage, "takes PORT", []string{"port", "show"}},
 		{ExitUsage, "takes one PORT", []string{"port-update", "vm1", "vm2", "--no-security-groups"}},
+		{ExitUsage, "need --allowed-address-pairs", []string{"port-update", "vm1", "ip_address=10.0.0.9"}},
 		{ExitUsage, "none of the others can be", []string{"port", "set", "--enable-port-security", "--disable-port-security", "vm1"}},
 		{ExitUsage, "a protocol name", []string{"security-group-rule", "create", "--protocol", "vrrrp", "ha"}},
 		{ExitUsage, "--dst-port needs --protocol", []string{"security-group-rule", "create", "--dst-port", "22", "ha"}},
