@@ -175,6 +175,13 @@ func run(o options) (*result, error) {
 		return nil, fmt.Errorf("load: %w", err)
 	}
 	res.LoadSeconds = time.Since(start).Seconds()
+	if pg != nil {
+		// A production database has planner statistics (autovacuum); a
+		// bulk load minutes old may not yet.
+		if err := analyze(dbURL); err != nil {
+			return nil, err
+		}
+	}
 	log.Printf("loaded %d ports on %d hosts in %.0f s", o.ports, o.agents, res.LoadSeconds)
 	_ = tenantGroups
 
@@ -291,6 +298,9 @@ func run(o options) (*result, error) {
 		res.ServerPeakMB = append(res.ServerPeakMB, peak)
 	}
 	res.HarnessRSSMB, _ = procMem(os.Getpid())
+	if pg != nil {
+		logTableScans(dbURL)
+	}
 	cancel()
 	for _, a := range fleet {
 		a.stop()
@@ -827,4 +837,36 @@ func pgStats(pg *pgtest.Cluster, url string) [4]int64 {
 	_ = db.QueryRow("SELECT xact_commit, tup_returned, tup_fetched, tup_inserted + tup_updated + tup_deleted FROM pg_stat_database WHERE datname = current_database()").
 		Scan(&out[0], &out[1], &out[2], &out[3])
 	return out
+}
+
+// logTableScans logs the tables read most by sequential scans (what to
+// index or cache next).
+func logTableScans(url string) {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return
+	}
+	defer db.Close()
+	rows, err := db.Query("SELECT relname, seq_scan, seq_tup_read, COALESCE(idx_scan, 0), COALESCE(idx_tup_fetch, 0) FROM pg_stat_user_tables ORDER BY seq_tup_read DESC LIMIT 6")
+	if err != nil {
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		var seq, seqRead, idx, idxFetch int64
+		if rows.Scan(&name, &seq, &seqRead, &idx, &idxFetch) == nil {
+			log.Printf("  table %-22s seq scans %8d (%10d rows)  index scans %9d (%10d rows)", name, seq, seqRead, idx, idxFetch)
+		}
+	}
+}
+
+func analyze(url string) error {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.Exec("ANALYZE")
+	return err
 }
