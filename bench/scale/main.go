@@ -172,6 +172,12 @@ func run(o options) (*result, error) {
 	}
 	base, tenantGroups, err := load(api, o, hosts)
 	if err != nil {
+		for i := range servers {
+			b, _ := os.ReadFile(filepath.Join(work, fmt.Sprintf("server-%d.log", i)))
+			if lines := strings.Split(strings.TrimSpace(string(b)), "\n"); len(lines) > 0 {
+				log.Printf("server %d log tail:\n%s", i, strings.Join(lines[max(0, len(lines)-5):], "\n"))
+			}
+		}
 		return nil, fmt.Errorf("load: %w", err)
 	}
 	res.LoadSeconds = time.Since(start).Seconds()

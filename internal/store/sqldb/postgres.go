@@ -34,6 +34,7 @@ const ChangesChannel = "bulwark_changes"
 const (
 	changeLogLock int64 = 0x62756c7761726b01 // "bulwark" 01
 	migrationLock int64 = 0x62756c7761726b02
+	writersLock   int64 = 0x62756c7761726b03
 )
 
 // PostgresDialect is PostgreSQL's flavour of the portable SQL. Write
@@ -41,7 +42,10 @@ const (
 // (quota counts, free IP and MAC picks, If-Match revisions, duplicate
 // rules) is then as safe across servers as behind SQLite's single writer,
 // and a transaction that loses a race fails with a serialization failure
-// that Write runs again. Reads are REPEATABLE READ: one snapshot per
+// that Write runs again; after a few lost races it runs alone (every
+// write holds a shared advisory lock, the straggler takes it exclusively),
+// so heavy contention (bulk creates in one project) degrades to a queue
+// instead of a livelock. Reads are REPEATABLE READ: one snapshot per
 // transaction, as the watch feed and the host snapshot need.
 var PostgresDialect = Dialect{
 	Name:            "postgres",
@@ -54,6 +58,8 @@ var PostgresDialect = Dialect{
 	ReadOptions:     &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 	LockChangeLog:   "SELECT pg_advisory_xact_lock(" + strconv.FormatInt(changeLogLock, 10) + ")",
 	AnnounceChanges: "SELECT pg_notify('" + ChangesChannel + "', $1)",
+	WriteShared:     "SELECT pg_advisory_xact_lock_shared(" + strconv.FormatInt(writersLock, 10) + ")",
+	WriteAlone:      "SELECT pg_advisory_xact_lock(" + strconv.FormatInt(writersLock, 10) + ")",
 }
 
 // rebindDollar turns '?' placeholders into $1, $2, ... (the queries hold

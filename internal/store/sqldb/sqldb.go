@@ -45,7 +45,17 @@ type Dialect struct {
 	// argument) after the append, inside the transaction: it tells the
 	// other servers at commit that the log advanced.
 	AnnounceChanges string
+	// WriteShared and WriteAlone, when set, start every write
+	// transaction: WriteShared normally, WriteAlone for a transaction
+	// that already lost aloneAfter races. WriteAlone waits until no other
+	// write transaction runs and keeps new ones waiting until it commits,
+	// so it cannot lose again: racing writers always make progress.
+	WriteShared, WriteAlone string
 }
+
+// aloneAfter is the number of lost races after which a write transaction
+// runs alone (Dialect.WriteAlone).
+const aloneAfter = 3
 
 // DB is a store.Store over a writer and a reader connection pool (the same
 // pool where the engine allows concurrent writers).
@@ -159,7 +169,7 @@ const maxWriteAttempts = 30
 // unknown) and becomes store.ErrUnavailable.
 func (db *DB) Write(ctx context.Context, fn func(store.Tx) error) error {
 	for attempt := 1; ; attempt++ {
-		seq, committing, err := db.writeOnce(ctx, fn)
+		seq, committing, err := db.writeOnce(ctx, fn, attempt > aloneAfter)
 		if err == nil {
 			if seq > 0 {
 				db.notify.Publish(seq)
@@ -171,6 +181,10 @@ func (db *DB) Write(ctx context.Context, fn func(store.Tx) error) error {
 			retry = true
 		}
 		if !retry || attempt >= maxWriteAttempts || ctx.Err() != nil {
+			if retry && ctx.Err() == nil {
+				// Cannot happen with WriteAlone; never a 500 if it does.
+				return fmt.Errorf("%w: write lost %d races: %w", store.ErrUnavailable, attempt, err)
+			}
 			return db.unavailable(err)
 		}
 		// Jittered backoff so that racing writers do not meet again.
@@ -185,12 +199,21 @@ func (db *DB) Write(ctx context.Context, fn func(store.Tx) error) error {
 
 // writeOnce runs one attempt of Write. committing reports that the error
 // came from COMMIT itself.
-func (db *DB) writeOnce(ctx context.Context, fn func(store.Tx) error) (seq int64, committing bool, err error) {
+func (db *DB) writeOnce(ctx context.Context, fn func(store.Tx) error, alone bool) (seq int64, committing bool, err error) {
 	tx, err := db.writer.BeginTx(ctx, db.dialect.WriteOptions)
 	if err != nil {
 		return 0, false, fmt.Errorf("store: begin write: %w", err)
 	}
 	defer tx.Rollback()
+	if q := db.dialect.WriteShared; alone && db.dialect.WriteAlone != "" {
+		q = db.dialect.WriteAlone
+		_, err = tx.ExecContext(ctx, q)
+	} else if q != "" {
+		_, err = tx.ExecContext(ctx, q)
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("store: write lock: %w", err)
+	}
 	t := &sqlTx{db: db, tx: tx, write: true}
 	if err := fn(t); err != nil {
 		return 0, false, err
