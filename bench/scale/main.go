@@ -29,12 +29,14 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/bulwark-net/bulwark/internal/agent"
@@ -138,6 +140,15 @@ func run(o options) (*result, error) {
 			return nil, err
 		}
 		defer pg.Stop()
+		// An interrupted run still stops its cluster.
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+		go func() {
+			<-sigs
+			pg.Stop()
+			os.RemoveAll(work)
+			os.Exit(130)
+		}()
 		if dbURL, err = pg.CreateNamedDatabase(context.Background(), "bulwark"); err != nil {
 			return nil, err
 		}
@@ -336,6 +347,8 @@ func startServer(bin, db, logPath string) (*server, error) {
 	s := &server{url: "http://" + addr, done: make(chan struct{})}
 	s.cmd = exec.Command(bin, "server", "--listen", addr, "--db", db, "--auth", "noauth", "--default-project", "bench")
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
+	// The servers die with the harness, however it ends.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := s.cmd.Start(); err != nil {
 		return nil, err
 	}

@@ -161,13 +161,41 @@ func (t *sqlTx) ChangesAfter(ctx context.Context, after int64, limit int) ([]sto
 
 func (t *sqlTx) HostRefs(ctx context.Context, host string) (store.HostRefs, error) {
 	var r store.HostRefs
-	var err error
-	if r.Networks, err = t.strings(ctx, "SELECT DISTINCT network_id FROM ports WHERE host_id = ? ORDER BY network_id", host); err != nil {
-		return r, err
+	// The host's ports by the host index, then their groups by the
+	// membership primary key: work proportional to the host's ports, never
+	// to the table (a join lets the planner hash the whole membership
+	// table, and every watcher runs this on every wake-up).
+	rows, err := t.query(ctx, "SELECT id, network_id FROM ports WHERE host_id = ?", host)
+	if err != nil {
+		return r, wrap("host refs", err)
 	}
-	if r.Groups, err = t.strings(ctx, "SELECT DISTINCT psg.security_group_id FROM ports p JOIN port_security_groups psg ON psg.port_id = p.id WHERE p.host_id = ? ORDER BY psg.security_group_id", host); err != nil {
-		return r, err
+	var portIDs []string
+	nets := map[string]bool{}
+	for rows.Next() {
+		var id, net string
+		if err := rows.Scan(&id, &net); err != nil {
+			rows.Close()
+			return r, wrap("host refs", err)
+		}
+		portIDs = append(portIDs, id)
+		nets[net] = true
 	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return r, wrap("host refs", err)
+	}
+	r.Networks = slices.Sorted(maps.Keys(nets))
+	groups := map[string]bool{}
+	for chunk := range slices.Chunk(portIDs, 500) {
+		gs, err := t.strings(ctx, "SELECT DISTINCT security_group_id FROM port_security_groups WHERE port_id IN ("+placeholders(len(chunk))+")", anySlice(chunk)...)
+		if err != nil {
+			return r, err
+		}
+		for _, g := range gs {
+			groups[g] = true
+		}
+	}
+	r.Groups = slices.Sorted(maps.Keys(groups))
 	remote, addr := map[string]bool{}, map[string]bool{}
 	for chunk := range slices.Chunk(r.Groups, 500) {
 		rows, err := t.query(ctx, "SELECT DISTINCT remote_group_id, remote_address_group_id FROM security_group_rules WHERE security_group_id IN ("+placeholders(len(chunk))+")", anySlice(chunk)...)
