@@ -44,7 +44,7 @@ func e2eNeed(t *testing.T) {
 		t.Skip("needs root: creates network namespaces and runs the agent's iptables inside them")
 	}
 	ci := os.Getenv("CI") == "true"
-	for _, tool := range []string{"ip", "iptables", "iptables-restore", "iptables-save", "ip6tables-restore", "ipset", "nc", "ping", "ss", "sysctl", "go"} {
+	for _, tool := range []string{"ip", "iptables", "iptables-restore", "iptables-save", "ip6tables-restore", "ipset", "nc", "ping", "ss", "sysctl", "nft", "go"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			if ci {
 				t.Fatalf("%s not installed (CI=true: missing tools fail instead of skipping; scripts/setup.sh installs them)", tool)
