@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -19,7 +21,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulwark-net/bulwark/internal/agent"
+	"github.com/bulwark-net/bulwark/internal/firewall"
 	"github.com/bulwark-net/bulwark/internal/store/pgtest"
+	"github.com/gophercloud/gophercloud/v2"
 )
 
 // Fault tests run the real binary (`bulwark server --db postgres://...`)
@@ -301,4 +306,118 @@ func TestPostgresRestart(t *testing.T) {
 	if strings.Contains(s.logs.String(), "panic") {
 		t.Errorf("server log shows a panic:\n%s", s.logs.String())
 	}
+}
+
+// failover is a load balancer without affinity that skips a server it
+// cannot connect to (as a health-checking balancer would).
+type failover struct {
+	hosts []string
+	next  atomic.Uint64
+	t     http.RoundTripper
+}
+
+func (f *failover) RoundTrip(req *http.Request) (*http.Response, error) {
+	var err error
+	for range len(f.hosts) {
+		r := req.Clone(req.Context())
+		r.URL.Host = f.hosts[f.next.Add(1)%uint64(len(f.hosts))]
+		r.Host = r.URL.Host
+		var res *http.Response
+		if res, err = f.t.RoundTrip(r); err == nil {
+			return res, nil
+		}
+		var op *net.OpError
+		if !errors.As(err, &op) || op.Op != "dial" {
+			return nil, err
+		}
+	}
+	return nil, err
+}
+
+// ruleRecorder is an agent's dataplane that remembers the rule comments
+// of the last applied ruleset.
+type ruleRecorder struct {
+	mu   sync.Mutex
+	text string
+}
+
+func (r *ruleRecorder) Apply(ctx context.Context, rs *firewall.Ruleset) error {
+	var b strings.Builder
+	for _, tables := range rs.Tables {
+		for _, tr := range tables {
+			for _, c := range tr.Chains {
+				for _, rule := range c.Rules {
+					b.WriteString(rule.Comment + "\n")
+				}
+			}
+		}
+	}
+	r.mu.Lock()
+	r.text = b.String()
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *ruleRecorder) Zones(ctx context.Context) (map[string]uint16, error) {
+	return map[string]uint16{}, nil
+}
+
+func (r *ruleRecorder) has(s string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Contains(r.text, s)
+}
+
+// TestAgentSwitchesServers: an agent (the real sync loop) reaches two
+// servers through a balancer; one is killed; a rule written through the
+// other still reaches the agent.
+func TestAgentSwitchesServers(t *testing.T) {
+	if backend != pgtest.Postgres {
+		t.Skip("several servers need PostgreSQL; this run is on " + backend)
+	}
+	db := pgtest.NewDatabase(t)
+	a, b := startServerProc(t, db), startServerProc(t, db)
+	lb := &failover{hosts: []string{strings.TrimPrefix(a.url, "http://"), strings.TrimPrefix(b.url, "http://")}, t: http.DefaultTransport}
+	hc := http.Client{Transport: lb, Timeout: 40 * time.Second}
+	api := func(method, path string, body any, want int) map[string]any {
+		t.Helper()
+		status, out := rawCall(&hc, method, "http://bulwark"+path, body)
+		if status != want {
+			t.Fatalf("%s %s: %d %s", method, path, status, out)
+		}
+		var m map[string]any
+		_ = json.Unmarshal(out, &m)
+		return m
+	}
+	n := api("POST", "/v2.0/networks", map[string]any{"network": map[string]any{"name": "n"}}, 201)["network"].(map[string]any)
+	api("POST", "/v2.0/subnets", map[string]any{"subnet": map[string]any{"network_id": n["id"], "cidr": "10.9.0.0/24", "ip_version": 4}}, 201)
+	g := api("POST", "/v2.0/security-groups", map[string]any{"security_group": map[string]any{"name": "g"}}, 201)["security_group"].(map[string]any)
+	api("POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": n["id"], "binding:host_id": "h1", "security_groups": []any{g["id"]}}}, 201)
+
+	rec := &ruleRecorder{}
+	nc := &gophercloud.ServiceClient{ProviderClient: &gophercloud.ProviderClient{HTTPClient: hc}, Endpoint: "http://bulwark/", ResourceBase: "http://bulwark/v2.0/"}
+	ag := agent.New(agent.Config{Host: "h1", Client: nc, Applier: rec, Log: slog.New(slog.DiscardHandler), WatchWait: 5 * time.Second, RetryFloor: 100 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = ag.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("agent never applied %s", what)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	r1 := api("POST", "/v2.0/security-group-rules", map[string]any{"security_group_rule": map[string]any{"security_group_id": g["id"], "direction": "ingress", "protocol": "tcp"}}, 201)
+	waitFor("the first rule", func() bool { return rec.has(r1["security_group_rule"].(map[string]any)["id"].(string)) })
+
+	a.kill()
+	r2 := api("POST", "/v2.0/security-group-rules", map[string]any{"security_group_rule": map[string]any{"security_group_id": g["id"], "direction": "ingress", "protocol": "udp"}}, 201)
+	start := time.Now()
+	waitFor("the rule written after the kill", func() bool { return rec.has(r2["security_group_rule"].(map[string]any)["id"].(string)) })
+	t.Logf("applied %v after the write, one server killed", time.Since(start))
 }
