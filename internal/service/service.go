@@ -49,6 +49,8 @@ const DefaultAgentDownTime = 75 * time.Second
 type Service struct {
 	st  store.Store
 	cfg Config
+	// feed is the change-log tail shared by this server's watchers.
+	feed *feed
 }
 
 // New returns a Service.
@@ -62,7 +64,7 @@ func New(st store.Store, cfg Config) *Service {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
-	return &Service{st: st, cfg: cfg}
+	return &Service{st: st, cfg: cfg, feed: &feed{st: st}}
 }
 
 // Store exposes the underlying store (for the change feed and tests).

@@ -73,49 +73,65 @@ func (s *Service) Watch(ctx context.Context, c policy.Caller, host string, since
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	res := &WatchResult{Revision: since, Changes: []WatchedChange{}}
+	// The host's interests, read at the first change not keyed to the
+	// host itself and kept for the rest of this poll: they change only
+	// through a port on the host (host:H) or a rule of a group it uses
+	// (sg:G), and either is reported, which ends the poll.
+	var interest map[string]bool
 	for first := true; ; first = false {
 		// Taken before the read: a commit the read misses closes it.
-		wake, _ := s.st.Notifier().Wait()
-		more := false
-		err := s.st.Read(ctx, func(tx store.Tx) error {
-			compacted, newest, err := tx.ChangeBounds(ctx)
-			if err != nil {
-				return err
-			}
-			if (first && res.Revision > newest) || res.Revision < compacted {
-				res.Resync, res.Revision = true, newest
-				return nil
-			}
-			changes, err := tx.ChangesAfter(ctx, res.Revision, WatchBatch)
-			if err != nil || len(changes) == 0 {
-				return err
-			}
-			more = len(changes) == WatchBatch
-			var interest map[string]bool
-			for _, ch := range changes {
-				if !concerns(ch.Keys, store.KeyHost+host, nil) {
-					if interest == nil {
-						refs, err := tx.HostRefs(ctx, host)
-						if err != nil {
-							return err
-						}
-						interest = refs.Keys(host)
-					}
-					if !concerns(ch.Keys, "", interest) {
-						continue
-					}
-				}
-				res.Changes = append(res.Changes, WatchedChange{Seq: ch.Seq, Resource: ch.Resource, ID: ch.ResourceID, Op: ch.Op, Revision: ch.Revision})
-			}
-			res.Revision = changes[len(changes)-1].Seq
-			return nil
-		})
+		wake, published := s.st.Notifier().Wait()
+		// The shared tail, refreshed once per commit for all watchers; a
+		// position newer than the tail may come from another server's
+		// snapshot whose NOTIFY is still on its way: look at the log.
+		changes, compacted, newest, ok, err := s.feed.after(ctx, res.Revision, published, false, WatchBatch)
+		if err == nil && ok && first && res.Revision > newest {
+			changes, compacted, newest, ok, err = s.feed.after(ctx, res.Revision, published, true, WatchBatch)
+		}
 		if err != nil {
 			return nil, err
 		}
-		if res.Resync {
-			res.Changes = nil
+		if !ok {
+			// Older than the tail: read the log directly.
+			err = s.st.Read(ctx, func(tx store.Tx) error {
+				if compacted, newest, err = tx.ChangeBounds(ctx); err != nil {
+					return err
+				}
+				if res.Revision < compacted || res.Revision > newest {
+					return nil
+				}
+				changes, err = tx.ChangesAfter(ctx, res.Revision, WatchBatch)
+				return err
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+		if (first && res.Revision > newest) || res.Revision < compacted {
+			res.Resync, res.Revision, res.Changes = true, newest, nil
 			return res, nil
+		}
+		more := len(changes) == WatchBatch
+		for _, ch := range changes {
+			if !concerns(ch.Keys, store.KeyHost+host, nil) {
+				if interest == nil {
+					err := s.st.Read(ctx, func(tx store.Tx) error {
+						refs, err := tx.HostRefs(ctx, host)
+						interest = refs.Keys(host)
+						return err
+					})
+					if err != nil {
+						return nil, err
+					}
+				}
+				if !concerns(ch.Keys, "", interest) {
+					continue
+				}
+			}
+			res.Changes = append(res.Changes, WatchedChange{Seq: ch.Seq, Resource: ch.Resource, ID: ch.ResourceID, Op: ch.Op, Revision: ch.Revision})
+		}
+		if len(changes) > 0 {
+			res.Revision = changes[len(changes)-1].Seq
 		}
 		if len(res.Changes) > 0 {
 			return res, nil

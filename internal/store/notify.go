@@ -17,6 +17,23 @@ type Notifier struct {
 	mu   sync.Mutex
 	last int64
 	ch   chan struct{}
+	// compacted is the newest compaction watermark this process made or
+	// learned of: caches of the log drop what it covers.
+	compacted int64
+}
+
+// SetCompacted records a compaction watermark (never moving it back).
+func (n *Notifier) SetCompacted(seq int64) {
+	n.mu.Lock()
+	n.compacted = max(n.compacted, seq)
+	n.mu.Unlock()
+}
+
+// Compacted returns the newest watermark recorded with SetCompacted.
+func (n *Notifier) Compacted() int64 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.compacted
 }
 
 // NewNotifier returns a Notifier with nothing published yet.

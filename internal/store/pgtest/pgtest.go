@@ -83,7 +83,13 @@ func Start(o Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "bulwark-pg-")
+	// As root the server runs as another user, who must be able to reach
+	// the directory: $TMPDIR may be private to root, /tmp is not.
+	parent := ""
+	if os.Geteuid() == 0 {
+		parent = "/tmp"
+	}
+	dir, err := os.MkdirTemp(parent, "bulwark-pg-")
 	if err != nil {
 		return nil, fmt.Errorf("pgtest: %w", err)
 	}
@@ -104,8 +110,6 @@ func Start(o Options) (*Cluster, error) {
 			os.RemoveAll(dir)
 			return nil, fmt.Errorf("pgtest: %w", err)
 		}
-		// The temporary directory's parents must be traversable by it.
-		_ = os.Chmod(dir, 0o700)
 	}
 	data := filepath.Join(dir, "data")
 	if out, err := c.run("initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "--locale=C", "-E", "UTF8"); err != nil {

@@ -232,9 +232,13 @@ func (l *listener) listenOnce(ctx context.Context) error {
 	}
 	l.readyOnce.Do(func() { close(l.ready) })
 	// Commits announced while no connection listened are not replayed:
-	// every waiter re-reads the log once.
-	if l.wakeAll != nil {
-		l.wakeAll()
+	// announce the newest seq now (watchers' caches of the log refresh up
+	// to it), or at least wake every waiter once.
+	var newest int64
+	if err := conn.QueryRow(ctx, "SELECT COALESCE(MAX(seq), 0) FROM changes").Scan(&newest); err != nil || !l.notify(newest) {
+		if l.wakeAll != nil {
+			l.wakeAll()
+		}
 	}
 	for {
 		n, err := conn.WaitForNotification(ctx)

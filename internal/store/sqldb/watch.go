@@ -85,7 +85,8 @@ func (db *DB) RunRetention(ctx context.Context, r Retention, every time.Duration
 // newest one) and records the watermark, so a watcher positioned before it
 // is told to resync.
 func (db *DB) CompactChanges(ctx context.Context, throughSeq int64) error {
-	return db.Write(ctx, func(tx store.Tx) error {
+	var watermark int64
+	err := db.Write(ctx, func(tx store.Tx) error {
 		t := tx.(*sqlTx)
 		compacted, newest, err := t.ChangeBounds(ctx)
 		if err != nil {
@@ -93,8 +94,10 @@ func (db *DB) CompactChanges(ctx context.Context, throughSeq int64) error {
 		}
 		throughSeq = min(throughSeq, newest)
 		if throughSeq <= compacted {
+			watermark = compacted
 			return nil
 		}
+		watermark = throughSeq
 		if _, err := t.exec(ctx, "DELETE FROM change_keys WHERE seq <= ?", throughSeq); err != nil {
 			return wrap("compact changes", err)
 		}
@@ -104,6 +107,10 @@ func (db *DB) CompactChanges(ctx context.Context, throughSeq int64) error {
 		_, err = t.exec(ctx, "UPDATE counters SET value = ? WHERE name = 'changes_compacted'", throughSeq)
 		return wrap("compact changes", err)
 	})
+	if err == nil {
+		db.notify.SetCompacted(watermark)
+	}
+	return err
 }
 
 func (t *sqlTx) ChangeBounds(ctx context.Context) (compacted, newest int64, err error) {
