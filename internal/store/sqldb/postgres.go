@@ -230,7 +230,6 @@ func (l *listener) listenOnce(ctx context.Context) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+ChangesChannel); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	l.readyOnce.Do(func() { close(l.ready) })
 	// Commits announced while no connection listened are not replayed:
 	// announce the newest seq now (watchers' caches of the log refresh up
 	// to it), or at least wake every waiter once.
@@ -240,6 +239,7 @@ func (l *listener) listenOnce(ctx context.Context) error {
 			l.wakeAll()
 		}
 	}
+	l.readyOnce.Do(func() { close(l.ready) })
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
