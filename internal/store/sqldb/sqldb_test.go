@@ -968,3 +968,44 @@ func TestWriteSurvivesPanicAndCancel(t *testing.T) {
 		t.Errorf("cancelled write visible: %v", err)
 	}
 }
+
+// TestMigrateOnceConcurrently: servers that start together on an empty
+// PostgreSQL database migrate it once (goose's session advisory lock);
+// every one of them opens.
+func TestMigrateOnceConcurrently(t *testing.T) {
+	if backend != pgtest.Postgres {
+		t.Skip("one SQLite file has one server")
+	}
+	c, err := pgtest.Shared()
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, err := c.CreateDatabase(ctx, "") // empty: not the migrated template
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	dbs := make([]*sqldb.DB, 4)
+	errs := make([]error, len(dbs))
+	for i := range dbs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dbs[i], errs[i] = sqldb.Open(ctx, url)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("server %d: %v", i, err)
+		}
+		defer dbs[i].Close()
+	}
+	write(t, dbs[0], func(tx store.Tx) error {
+		return tx.Insert(ctx, store.Networks, row(store.Networks, "n", "p", 1, "x", nil))
+	})
+	if _, _, err := dbs[3].GetDoc(ctx, store.Networks, "n"); err != nil {
+		t.Errorf("another server: %v", err)
+	}
+	checkGooseVersions(t, "pgx", url, migrations.Postgres, "postgres")
+}
