@@ -26,27 +26,19 @@ func adminState(v any) any {
 
 func (a *app) networkCmd() *cobra.Command {
 	return group("network", "Networks: list, show, create, set, unset, delete", nil,
-		a.networkList(), a.networkShow(), a.networkCreate(), a.networkSet(), a.networkUnset(), a.networkDelete())
+		a.networkList(), a.showCmd("show", "NETWORK", "Show a network", networkRes, showFields(networkRes)),
+		a.networkCreate(), a.networkSet(),
+		a.tagUnsetCmd("NETWORK", "Remove tags from a network", networkRes), a.deleteCmd("NETWORK", "Delete networks", networkRes))
 }
 
 func (a *app) networkList() *cobra.Command {
 	var (
-		o             output.Options
-		name, project string
-		long          bool
-		share         boolPair
+		filter nameProjectFilter
+		long   bool
+		share  boolPair
 	)
-	cmd := a.command("list", "List networks", noArgs, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, _ []string) error {
-		if err := o.Validate(); err != nil {
-			return usagef("%v", err)
-		}
-		q := query{}
-		if name != "" {
-			q["name"] = []string{name}
-		}
-		if project != "" {
-			q["project_id"] = []string{project}
-		}
+	cmd := a.printingCommand("list", "List networks", noArgs, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, _ []string, o output.Options) error {
+		q := filter.query()
 		if share.on || share.off {
 			q["shared"] = []string{map[bool]string{true: "true", false: "false"}[share.on]}
 		}
@@ -60,26 +52,10 @@ func (a *app) networkList() *cobra.Command {
 		}
 		return printList(cmd.OutOrStdout(), o, cols, nets)
 	})
-	cmd.Flags().StringVar(&name, "name", "", "only networks with this name")
-	cmd.Flags().StringVar(&project, "project", "", "only networks of this project (ID)")
+	filter.add(cmd, "networks")
 	cmd.Flags().BoolVar(&long, "long", false, "more columns")
 	share.add(cmd, "share", "no-share", "only shared / only unshared networks")
-	return formatted(cmd, &o)
-}
-
-func (a *app) networkShow() *cobra.Command {
-	var o output.Options
-	cmd := a.command("show NETWORK", "Show a network", exactArgs(1, "NETWORK"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		if err := o.Validate(); err != nil {
-			return usagef("%v", err)
-		}
-		n, err := networkRes.Find(ctx, c, args[0])
-		if err != nil {
-			return err
-		}
-		return showObject(cmd.OutOrStdout(), o, networkRes, n)
-	})
-	return formatted(cmd, &o)
+	return cmd
 }
 
 type networkFlags struct {
@@ -101,12 +77,7 @@ func (n *networkFlags) add(cmd *cobra.Command, set bool) {
 
 func (n *networkFlags) attrs(cmd *cobra.Command) map[string]any {
 	attrs := map[string]any{}
-	if cmd.Flags().Changed("name") {
-		attrs["name"] = n.name
-	}
-	if cmd.Flags().Changed("description") {
-		attrs["description"] = n.description
-	}
+	setChanged(cmd, attrs, map[string]string{"name": "name", "description": "description"})
 	n.admin.set(attrs, "admin_state_up")
 	n.share.set(attrs, "shared")
 	n.portSecurity.set(attrs, "port_security_enabled")
@@ -115,34 +86,24 @@ func (n *networkFlags) attrs(cmd *cobra.Command) map[string]any {
 
 func (a *app) networkCreate() *cobra.Command {
 	var (
-		o       output.Options
 		n       networkFlags
 		project string
 	)
-	cmd := a.command("create [flags] NAME", "Create a network", exactArgs(1, "NAME"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		if err := o.Validate(); err != nil {
-			return usagef("%v", err)
-		}
+	cmd := a.printingCommand("create [flags] NAME", "Create a network", exactArgs(1, "NAME"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string, o output.Options) error {
 		attrs := n.attrs(cmd)
 		attrs["name"] = args[0]
 		if project != "" {
 			attrs["project_id"] = project
 		}
-		net, err := networkRes.Create(ctx, c, attrs)
+		net, err := createTagged(ctx, c, networkRes, attrs, n.tags)
 		if err != nil {
-			return err
-		}
-		if err := n.tags.applySet(ctx, c, networkRes, net); err != nil {
-			return err
-		}
-		if net, err = reread(ctx, c, networkRes, net, len(n.tags.tags) > 0); err != nil {
 			return err
 		}
 		return showObject(cmd.OutOrStdout(), o, networkRes, net)
 	})
 	n.add(cmd, false)
 	cmd.Flags().StringVar(&project, "project", "", "owning project (ID; admin only)")
-	return formatted(cmd, &o)
+	return cmd
 }
 
 func (a *app) networkSet() *cobra.Command {
@@ -152,32 +113,11 @@ func (a *app) networkSet() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		if attrs := n.attrs(cmd); len(attrs) > 0 {
-			if net, err = networkRes.Update(ctx, c, str(net["id"]), attrs); err != nil {
-				return err
-			}
+		if net, err = updateIfAny(ctx, c, networkRes, net, n.attrs(cmd)); err != nil {
+			return err
 		}
 		return n.tags.applySet(ctx, c, networkRes, net)
 	})
 	n.add(cmd, true)
 	return cmd
-}
-
-func (a *app) networkUnset() *cobra.Command {
-	var tags tagFlags
-	cmd := a.command("unset [flags] NETWORK", "Remove tags from a network", exactArgs(1, "NETWORK"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		net, err := networkRes.Find(ctx, c, args[0])
-		if err != nil {
-			return err
-		}
-		return tags.applyUnset(ctx, c, networkRes, net)
-	})
-	tags.addUnset(cmd)
-	return cmd
-}
-
-func (a *app) networkDelete() *cobra.Command {
-	return a.command("delete NETWORK [NETWORK ...]", "Delete networks", minArgs(1, "NETWORK [NETWORK ...]"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		return deleteAll(ctx, c, cmd.ErrOrStderr(), networkRes, args)
-	})
 }

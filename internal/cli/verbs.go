@@ -1,0 +1,136 @@
+package cli
+
+import (
+	"context"
+
+	"github.com/bulwark-net/bulwark/internal/cli/output"
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/spf13/cobra"
+)
+
+// The verbs every openstack-spelled resource has, built once for any
+// resource kind: list by name and project, show, unset tags, delete.
+
+// printingCommand is command for a verb that prints (-f/-c): a bad -f is
+// a usage error, found once connected and before anything is read.
+func (a *app) printingCommand(use, short string, args cobra.PositionalArgs,
+	run func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string, o output.Options) error) *cobra.Command {
+	var o output.Options
+	cmd := a.command(use, short, args, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
+		if err := o.Validate(); err != nil {
+			return usagef("%v", err)
+		}
+		return run(ctx, c, cmd, args, o)
+	})
+	output.AddFlags(cmd.Flags(), &o)
+	return cmd
+}
+
+// nameProjectFilter is the --name and --project filter of a list verb.
+type nameProjectFilter struct{ name, project string }
+
+// add registers the flags; what is the plural in their help ("networks").
+func (f *nameProjectFilter) add(cmd *cobra.Command, what string) {
+	cmd.Flags().StringVar(&f.name, "name", "", "only "+what+" with this name")
+	cmd.Flags().StringVar(&f.project, "project", "", "only "+what+" of this project (ID)")
+}
+
+func (f nameProjectFilter) query() query {
+	q := query{}
+	if f.name != "" {
+		q["name"] = []string{f.name}
+	}
+	if f.project != "" {
+		q["project_id"] = []string{f.project}
+	}
+	return q
+}
+
+// listCmd is `X list [--name N] [--project P]` for a kind with no other
+// filters.
+func (a *app) listCmd(r *resource, what string, cols []column) *cobra.Command {
+	var filter nameProjectFilter
+	cmd := a.printingCommand("list", "List "+what, noArgs, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, _ []string, o output.Options) error {
+		objs, err := r.List(ctx, c, filter.query())
+		if err != nil {
+			return err
+		}
+		return printList(cmd.OutOrStdout(), o, cols, objs)
+	})
+	filter.add(cmd, what)
+	return cmd
+}
+
+// showCmd is `X show ARG`: the resource found by name or ID, printed by
+// show (the openstack spelling renames fields, the neutron one does not).
+func (a *app) showCmd(use, arg, short string, r *resource, show func(cmd *cobra.Command, o output.Options, obj object) error) *cobra.Command {
+	return a.printingCommand(use+" "+arg, short, exactArgs(1, arg), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string, o output.Options) error {
+		obj, err := r.Find(ctx, c, args[0])
+		if err != nil {
+			return err
+		}
+		return show(cmd, o, obj)
+	})
+}
+
+// showFields prints obj with the openstack CLI's field names.
+func showFields(r *resource) func(cmd *cobra.Command, o output.Options, obj object) error {
+	return func(cmd *cobra.Command, o output.Options, obj object) error {
+		return showObject(cmd.OutOrStdout(), o, r, obj)
+	}
+}
+
+// tagUnsetCmd is `X unset [--tag T]... [--all-tag] ARG` for a kind whose
+// only removable attributes are its tags.
+func (a *app) tagUnsetCmd(arg, short string, r *resource) *cobra.Command {
+	var tags tagFlags
+	cmd := a.command("unset [flags] "+arg, short, exactArgs(1, arg), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
+		obj, err := r.Find(ctx, c, args[0])
+		if err != nil {
+			return err
+		}
+		return tags.applyUnset(ctx, c, r, obj)
+	})
+	tags.addUnset(cmd)
+	return cmd
+}
+
+// deleteCmd is `X delete ARG [ARG ...]`.
+func (a *app) deleteCmd(arg, short string, r *resource) *cobra.Command {
+	many := arg + " [" + arg + " ...]"
+	return a.command("delete "+many, short, minArgs(1, many), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
+		return deleteAll(ctx, c, cmd.ErrOrStderr(), r, args)
+	})
+}
+
+// createTagged creates the resource and then tags it (the API takes tags
+// only on a resource that exists), returning it as it then is.
+func createTagged(ctx context.Context, c *gophercloud.ServiceClient, r *resource, attrs map[string]any, tags tagFlags) (object, error) {
+	obj, err := r.Create(ctx, c, attrs)
+	if err != nil {
+		return nil, err
+	}
+	if err := tags.applySet(ctx, c, r, obj); err != nil {
+		return nil, err
+	}
+	return reread(ctx, c, r, obj, len(tags.tags) > 0)
+}
+
+// updateIfAny puts attrs on obj when there are any and returns the
+// resource as it then is.
+func updateIfAny(ctx context.Context, c *gophercloud.ServiceClient, r *resource, obj object, attrs map[string]any) (object, error) {
+	if len(attrs) == 0 {
+		return obj, nil
+	}
+	return r.Update(ctx, c, str(obj["id"]), attrs)
+}
+
+// setChanged copies the string flags the command line gave into attrs,
+// each under its API key.
+func setChanged(cmd *cobra.Command, attrs map[string]any, keyOfFlag map[string]string) {
+	for flag, key := range keyOfFlag {
+		if cmd.Flags().Changed(flag) {
+			attrs[key] = cmd.Flags().Lookup(flag).Value.String()
+		}
+	}
+}
