@@ -15,7 +15,10 @@ var addressGroupColumns = []column{attr("ID", "id"), attr("Name", "name"), attr(
 
 func (a *app) addressGroupCmd(use string) *cobra.Command {
 	return group(use, "Address groups: list, show, create, set, unset, delete", nil,
-		a.agList(), a.agShow(), a.agCreate(), a.agSet(), a.agUnset(), a.agDelete())
+		a.listCmd("List address groups", "address groups", addressGroupRes, addressGroupColumns),
+		a.showCmd("show", "ADDRESS_GROUP", "Show an address group", addressGroupRes, showFields(addressGroupRes)),
+		a.agCreate(), a.agSet(), a.agUnset(),
+		a.deleteCmd("ADDRESS_GROUP", "Delete address groups", addressGroupRes))
 }
 
 // checkAddresses rejects what is neither an address nor a CIDR before
@@ -35,65 +38,17 @@ func checkAddresses(addrs []string) error {
 	return nil
 }
 
-func (a *app) agList() *cobra.Command {
-	var (
-		o             output.Options
-		name, project string
-	)
-	cmd := a.command("list", "List address groups", noArgs, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, _ []string) error {
-		if err := o.Validate(); err != nil {
-			return usagef("%v", err)
-		}
-		q := query{}
-		if name != "" {
-			q["name"] = []string{name}
-		}
-		if project != "" {
-			q["project_id"] = []string{project}
-		}
-		ags, err := addressGroupRes.List(ctx, c, q)
-		if err != nil {
-			return err
-		}
-		return printList(cmd.OutOrStdout(), o, addressGroupColumns, ags)
-	})
-	cmd.Flags().StringVar(&name, "name", "", "only address groups with this name")
-	cmd.Flags().StringVar(&project, "project", "", "only address groups of this project (ID)")
-	return formatted(cmd, &o)
-}
-
-func (a *app) agShow() *cobra.Command {
-	var o output.Options
-	cmd := a.command("show ADDRESS_GROUP", "Show an address group", exactArgs(1, "ADDRESS_GROUP"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		if err := o.Validate(); err != nil {
-			return usagef("%v", err)
-		}
-		g, err := addressGroupRes.Find(ctx, c, args[0])
-		if err != nil {
-			return err
-		}
-		return showObject(cmd.OutOrStdout(), o, addressGroupRes, g)
-	})
-	return formatted(cmd, &o)
-}
-
 func (a *app) agCreate() *cobra.Command {
 	var (
-		o                    output.Options
 		addrs                []string
 		description, project string
 	)
-	cmd := a.command("create [--address IP/CIDR]... NAME", "Create an address group", exactArgs(1, "NAME"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		if err := o.Validate(); err != nil {
-			return usagef("%v", err)
-		}
+	cmd := a.printingCommand("create [--address IP/CIDR]... NAME", "Create an address group", exactArgs(1, "NAME"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string, o output.Options) error {
 		if err := checkAddresses(addrs); err != nil {
 			return err
 		}
 		attrs := map[string]any{"name": args[0], "addresses": append([]string{}, addrs...)}
-		if cmd.Flags().Changed("description") {
-			attrs["description"] = description
-		}
+		setChanged(cmd, attrs, map[string]string{"description": "description"})
 		if project != "" {
 			attrs["project_id"] = project
 		}
@@ -106,7 +61,7 @@ func (a *app) agCreate() *cobra.Command {
 	cmd.Flags().StringArrayVar(&addrs, "address", nil, "IP address or CIDR (repeatable)")
 	cmd.Flags().StringVar(&description, "description", "", "description")
 	cmd.Flags().StringVar(&project, "project", "", "owning project (ID; admin only)")
-	return formatted(cmd, &o)
+	return cmd
 }
 
 func (a *app) agSet() *cobra.Command {
@@ -124,16 +79,9 @@ func (a *app) agSet() *cobra.Command {
 		}
 		id := str(g["id"])
 		attrs := map[string]any{}
-		if cmd.Flags().Changed("name") {
-			attrs["name"] = name
-		}
-		if cmd.Flags().Changed("description") {
-			attrs["description"] = description
-		}
-		if len(attrs) > 0 {
-			if _, err := addressGroupRes.Update(ctx, c, id, attrs); err != nil {
-				return err
-			}
+		setChanged(cmd, attrs, map[string]string{"name": "name", "description": "description"})
+		if _, err := updateIfAny(ctx, c, addressGroupRes, g, attrs); err != nil {
+			return err
 		}
 		if len(addrs) > 0 {
 			_, err := addressgroups.AddAddresses(ctx, c, id, addressgroups.UpdateAddressesOpts{Addresses: addrs}).Extract()
@@ -167,10 +115,4 @@ func (a *app) agUnset() *cobra.Command {
 	})
 	cmd.Flags().StringArrayVar(&addrs, "address", nil, "IP address or CIDR to remove (repeatable)")
 	return cmd
-}
-
-func (a *app) agDelete() *cobra.Command {
-	return a.command("delete ADDRESS_GROUP [ADDRESS_GROUP ...]", "Delete address groups", minArgs(1, "ADDRESS_GROUP [ADDRESS_GROUP ...]"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		return deleteAll(ctx, c, cmd.ErrOrStderr(), addressGroupRes, args)
-	})
 }

@@ -28,78 +28,28 @@ func (a *app) addressCmd() *cobra.Command {
 // subcommand is the same as security-group-rule.
 func (a *app) securityGroupCmd(use string) *cobra.Command {
 	return group(use, "Security groups: list, show, create, set, unset, delete, and their rules", nil,
-		a.groupList(), a.groupShow(), a.groupCreate(), a.groupSet(), a.groupUnset(), a.groupDelete(), a.ruleCmd("rule"))
-}
-
-func (a *app) groupList() *cobra.Command {
-	var (
-		o             output.Options
-		name, project string
-	)
-	cmd := a.command("list", "List security groups", noArgs, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, _ []string) error {
-		if err := o.Validate(); err != nil {
-			return usagef("%v", err)
-		}
-		q := query{}
-		if name != "" {
-			q["name"] = []string{name}
-		}
-		if project != "" {
-			q["project_id"] = []string{project}
-		}
-		gs, err := groupRes.List(ctx, c, q)
-		if err != nil {
-			return err
-		}
-		return printList(cmd.OutOrStdout(), o, groupColumns, gs)
-	})
-	cmd.Flags().StringVar(&name, "name", "", "only groups with this name")
-	cmd.Flags().StringVar(&project, "project", "", "only groups of this project (ID)")
-	return formatted(cmd, &o)
-}
-
-func (a *app) groupShow() *cobra.Command {
-	var o output.Options
-	cmd := a.command("show GROUP", "Show a security group with its rules", exactArgs(1, "GROUP"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		if err := o.Validate(); err != nil {
-			return usagef("%v", err)
-		}
-		g, err := groupRes.Find(ctx, c, args[0])
-		if err != nil {
-			return err
-		}
-		return showObject(cmd.OutOrStdout(), o, groupRes, g)
-	})
-	return formatted(cmd, &o)
+		a.listCmd("List security groups", "groups", groupRes, groupColumns),
+		a.showCmd("show", "GROUP", "Show a security group with its rules", groupRes, showFields(groupRes)),
+		a.groupCreate(), a.groupSet(),
+		a.tagUnsetCmd("GROUP", "Remove tags from a security group", groupRes), a.deleteCmd("GROUP", "Delete security groups", groupRes),
+		a.ruleCmd("rule"))
 }
 
 func (a *app) groupCreate() *cobra.Command {
 	var (
-		o                    output.Options
 		description, project string
 		stateful             boolPair
 		tags                 tagFlags
 	)
-	cmd := a.command("create [flags] NAME", "Create a security group", exactArgs(1, "NAME"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		if err := o.Validate(); err != nil {
-			return usagef("%v", err)
-		}
+	cmd := a.printingCommand("create [flags] NAME", "Create a security group", exactArgs(1, "NAME"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string, o output.Options) error {
 		attrs := map[string]any{"name": args[0]}
-		if cmd.Flags().Changed("description") {
-			attrs["description"] = description
-		}
+		setChanged(cmd, attrs, map[string]string{"description": "description"})
 		if project != "" {
 			attrs["project_id"] = project
 		}
 		stateful.set(attrs, "stateful")
-		g, err := groupRes.Create(ctx, c, attrs)
+		g, err := createTagged(ctx, c, groupRes, attrs, tags)
 		if err != nil {
-			return err
-		}
-		if err := tags.applySet(ctx, c, groupRes, g); err != nil {
-			return err
-		}
-		if g, err = reread(ctx, c, groupRes, g, len(tags.tags) > 0); err != nil {
 			return err
 		}
 		return showObject(cmd.OutOrStdout(), o, groupRes, g)
@@ -108,7 +58,7 @@ func (a *app) groupCreate() *cobra.Command {
 	cmd.Flags().StringVar(&project, "project", "", "owning project (ID; admin only)")
 	stateful.add(cmd, "stateful", "stateless", "connection tracking")
 	tags.addSet(cmd, false)
-	return formatted(cmd, &o)
+	return cmd
 }
 
 func (a *app) groupSet() *cobra.Command {
@@ -123,17 +73,10 @@ func (a *app) groupSet() *cobra.Command {
 			return err
 		}
 		attrs := map[string]any{}
-		if cmd.Flags().Changed("name") {
-			attrs["name"] = name
-		}
-		if cmd.Flags().Changed("description") {
-			attrs["description"] = description
-		}
+		setChanged(cmd, attrs, map[string]string{"name": "name", "description": "description"})
 		stateful.set(attrs, "stateful")
-		if len(attrs) > 0 {
-			if g, err = groupRes.Update(ctx, c, str(g["id"]), attrs); err != nil {
-				return err
-			}
+		if g, err = updateIfAny(ctx, c, groupRes, g, attrs); err != nil {
+			return err
 		}
 		return tags.applySet(ctx, c, groupRes, g)
 	})
@@ -142,25 +85,6 @@ func (a *app) groupSet() *cobra.Command {
 	stateful.add(cmd, "stateful", "stateless", "connection tracking")
 	tags.addSet(cmd, true)
 	return cmd
-}
-
-func (a *app) groupUnset() *cobra.Command {
-	var tags tagFlags
-	cmd := a.command("unset [flags] GROUP", "Remove tags from a security group", exactArgs(1, "GROUP"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		g, err := groupRes.Find(ctx, c, args[0])
-		if err != nil {
-			return err
-		}
-		return tags.applyUnset(ctx, c, groupRes, g)
-	})
-	tags.addUnset(cmd)
-	return cmd
-}
-
-func (a *app) groupDelete() *cobra.Command {
-	return a.command("delete GROUP [GROUP ...]", "Delete security groups", minArgs(1, "GROUP [GROUP ...]"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		return deleteAll(ctx, c, cmd.ErrOrStderr(), groupRes, args)
-	})
 }
 
 // Rules.
@@ -198,25 +122,22 @@ func portRange(o object) any {
 
 func (a *app) ruleCmd(use string) *cobra.Command {
 	return group(use, "Security group rules: list, show, create, delete (rules cannot be changed)", nil,
-		a.ruleList(), a.ruleShow(), a.ruleCreate(), a.ruleDelete())
+		a.ruleList(), a.showCmd("show", "RULE", "Show a security group rule", ruleRes, showFields(ruleRes)),
+		a.ruleCreate(), a.deleteCmd("RULE", "Delete security group rules", ruleRes))
 }
 
 func (a *app) ruleList() *cobra.Command {
 	var (
-		o                         output.Options
 		protocol, ethertype, proj string
 		dir                       boolPair
 		long                      bool
 	)
-	cmd := a.command("list [GROUP]", "List security group rules (of one group)", func(cmd *cobra.Command, args []string) error {
+	cmd := a.printingCommand("list [GROUP]", "List security group rules (of one group)", func(cmd *cobra.Command, args []string) error {
 		if len(args) > 1 {
 			return usagef("%s takes at most one GROUP", cmd.CommandPath())
 		}
 		return nil
-	}, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		if err := o.Validate(); err != nil {
-			return usagef("%v", err)
-		}
+	}, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string, o output.Options) error {
 		q := query{}
 		cols := ruleAllColumns
 		if len(args) == 1 {
@@ -260,22 +181,7 @@ func (a *app) ruleList() *cobra.Command {
 	cmd.Flags().StringVar(&proj, "project", "", "only rules of this project (ID)")
 	cmd.Flags().BoolVar(&long, "long", false, "with descriptions")
 	dir.add(cmd, "ingress", "egress", "only ingress / only egress rules")
-	return formatted(cmd, &o)
-}
-
-func (a *app) ruleShow() *cobra.Command {
-	var o output.Options
-	cmd := a.command("show RULE", "Show a security group rule", exactArgs(1, "RULE"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		if err := o.Validate(); err != nil {
-			return usagef("%v", err)
-		}
-		r, err := ruleRes.Find(ctx, c, args[0])
-		if err != nil {
-			return err
-		}
-		return showObject(cmd.OutOrStdout(), o, ruleRes, r)
-	})
-	return formatted(cmd, &o)
+	return cmd
 }
 
 func normEthertype(s string) (string, error) {
@@ -399,16 +305,12 @@ func (s ruleSpec) attrs(ctx context.Context, c *gophercloud.ServiceClient) (map[
 
 func (a *app) ruleCreate() *cobra.Command {
 	var (
-		o                                                             output.Options
 		protocol, dstPort, remoteIP, remoteGroup, remoteAG, ethertype string
 		icmpType, icmpCode                                            int
 		description, project                                          string
 		dir                                                           boolPair
 	)
-	cmd := a.command("create [flags] GROUP", "Create a security group rule", exactArgs(1, "GROUP"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		if err := o.Validate(); err != nil {
-			return usagef("%v", err)
-		}
+	cmd := a.printingCommand("create [flags] GROUP", "Create a security group rule", exactArgs(1, "GROUP"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string, o output.Options) error {
 		s := ruleSpec{group: args[0], direction: "ingress", remoteIP: remoteIP, remoteGroup: remoteGroup, remoteAG: remoteAG,
 			description: description, project: project, anyRemoteIP: true}
 		if dir.off {
@@ -475,11 +377,5 @@ func (a *app) ruleCreate() *cobra.Command {
 	f.Lookup("ingress").Usage = "rule for incoming traffic (default)"
 	f.Lookup("egress").Usage = "rule for outgoing traffic"
 	cmd.MarkFlagsMutuallyExclusive("remote-ip", "remote-group", "remote-address-group")
-	return formatted(cmd, &o)
-}
-
-func (a *app) ruleDelete() *cobra.Command {
-	return a.command("delete RULE [RULE ...]", "Delete security group rules", minArgs(1, "RULE [RULE ...]"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		return deleteAll(ctx, c, cmd.ErrOrStderr(), ruleRes, args)
-	})
+	return cmd
 }

@@ -47,10 +47,10 @@ func (f nameProjectFilter) query() query {
 }
 
 // listCmd is `X list [--name N] [--project P]` for a kind with no other
-// filters.
-func (a *app) listCmd(r *resource, what string, cols []column) *cobra.Command {
+// filters; what names them in the flags' help ("groups").
+func (a *app) listCmd(short, what string, r *resource, cols []column) *cobra.Command {
 	var filter nameProjectFilter
-	cmd := a.printingCommand("list", "List "+what, noArgs, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, _ []string, o output.Options) error {
+	cmd := a.printingCommand("list", short, noArgs, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, _ []string, o output.Options) error {
 		objs, err := r.List(ctx, c, filter.query())
 		if err != nil {
 			return err
