@@ -21,21 +21,18 @@ var portLongColumns = append(slices.Clone(portColumns),
 
 func (a *app) portCmd() *cobra.Command {
 	return group("port", "Ports: list, show, create, set, unset, delete", nil,
-		a.portList(), a.portShow(), a.portCreate(), a.portSet(), a.portUnset(), a.portDelete())
+		a.portList(), a.showCmd("show", "PORT", "Show a port", portRes, showFields(portRes)),
+		a.portCreate(), a.portSet(), a.portUnset(), a.deleteCmd("PORT", "Delete ports", portRes))
 }
 
 func (a *app) portList() *cobra.Command {
 	var (
-		o                                           output.Options
 		network, owner, device, host, mac, name, sg string
 		project                                     string
 		fixedIPs                                    []string
 		long                                        bool
 	)
-	cmd := a.command("list", "List ports", noArgs, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, _ []string) error {
-		if err := o.Validate(); err != nil {
-			return usagef("%v", err)
-		}
+	cmd := a.printingCommand("list", "List ports", noArgs, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, _ []string, o output.Options) error {
 		q := query{}
 		if network != "" {
 			id, err := networkRes.FindID(ctx, c, network)
@@ -86,22 +83,7 @@ func (a *app) portList() *cobra.Command {
 	f.StringVar(&sg, "security-group", "", "only ports in this security group (name or ID)")
 	f.StringArrayVar(&fixedIPs, "fixed-ip", nil, "only ports with this address: subnet=SUBNET,ip-address=IP (either key)")
 	f.BoolVar(&long, "long", false, "more columns (groups, device owner, port security, address pairs, tags)")
-	return formatted(cmd, &o)
-}
-
-func (a *app) portShow() *cobra.Command {
-	var o output.Options
-	cmd := a.command("show PORT", "Show a port", exactArgs(1, "PORT"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		if err := o.Validate(); err != nil {
-			return usagef("%v", err)
-		}
-		p, err := portRes.Find(ctx, c, args[0])
-		if err != nil {
-			return err
-		}
-		return showObject(cmd.OutOrStdout(), o, portRes, p)
-	})
-	return formatted(cmd, &o)
+	return cmd
 }
 
 // portFlags are the attributes port create and port set share.
@@ -142,13 +124,8 @@ func (p *portFlags) add(cmd *cobra.Command, set bool) {
 // changed (nil on create): lists given with flags are added to its lists.
 func (a *app) portAttrs(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, p *portFlags, cur object) (map[string]any, error) {
 	attrs := map[string]any{}
-	changed := cmd.Flags().Changed
-	for flag, key := range map[string]string{"name": "name", "description": "description", "device": "device_id",
-		"device-owner": "device_owner", "mac-address": "mac_address", "host": "binding:host_id", "vnic-type": "binding:vnic_type"} {
-		if changed(flag) {
-			attrs[key] = cmd.Flags().Lookup(flag).Value.String()
-		}
-	}
+	setChanged(cmd, attrs, map[string]string{"name": "name", "description": "description", "device": "device_id",
+		"device-owner": "device_owner", "mac-address": "mac_address", "host": "binding:host_id", "vnic-type": "binding:vnic_type"})
 	p.admin.set(attrs, "admin_state_up")
 	p.portSecurity.set(attrs, "port_security_enabled")
 
@@ -258,14 +235,10 @@ func (a *app) fixedIP(ctx context.Context, c *gophercloud.ServiceClient, spec st
 
 func (a *app) portCreate() *cobra.Command {
 	var (
-		o       output.Options
 		p       portFlags
 		network string
 	)
-	cmd := a.command("create --network NET [flags] NAME", "Create a port", exactArgs(1, "NAME"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		if err := o.Validate(); err != nil {
-			return usagef("%v", err)
-		}
+	cmd := a.printingCommand("create --network NET [flags] NAME", "Create a port", exactArgs(1, "NAME"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string, o output.Options) error {
 		attrs, err := a.portAttrs(ctx, c, cmd, &p, nil)
 		if err != nil {
 			return err
@@ -279,14 +252,8 @@ func (a *app) portCreate() *cobra.Command {
 		if p.project != "" {
 			attrs["project_id"] = p.project
 		}
-		port, err := portRes.Create(ctx, c, attrs)
+		port, err := createTagged(ctx, c, portRes, attrs, p.tags)
 		if err != nil {
-			return err
-		}
-		if err := p.tags.applySet(ctx, c, portRes, port); err != nil {
-			return err
-		}
-		if port, err = reread(ctx, c, portRes, port, len(p.tags.tags) > 0); err != nil {
 			return err
 		}
 		return showObject(cmd.OutOrStdout(), o, portRes, port)
@@ -295,7 +262,7 @@ func (a *app) portCreate() *cobra.Command {
 	cmd.Flags().StringVar(&network, "network", "", "network (name or ID)")
 	cmd.Flags().StringVar(&p.project, "project", "", "owning project (ID; admin only)")
 	_ = cmd.MarkFlagRequired("network")
-	return formatted(cmd, &o)
+	return cmd
 }
 
 func (a *app) portSet() *cobra.Command {
@@ -309,10 +276,8 @@ func (a *app) portSet() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		if len(attrs) > 0 {
-			if port, err = portRes.Update(ctx, c, str(port["id"]), attrs); err != nil {
-				return err
-			}
+		if port, err = updateIfAny(ctx, c, portRes, port, attrs); err != nil {
+			return err
 		}
 		return p.tags.applySet(ctx, c, portRes, port)
 	})
@@ -392,10 +357,8 @@ func (a *app) portUnset() *cobra.Command {
 			if host {
 				attrs["binding:host_id"] = ""
 			}
-			if len(attrs) > 0 {
-				if port, err = portRes.Update(ctx, c, str(port["id"]), attrs); err != nil {
-					return err
-				}
+			if port, err = updateIfAny(ctx, c, portRes, port, attrs); err != nil {
+				return err
 			}
 			return tags.applyUnset(ctx, c, portRes, port)
 		})
@@ -413,10 +376,4 @@ func pairText(p pair) string {
 		return "ip-address=" + p.IP
 	}
 	return fmt.Sprintf("ip-address=%s,mac-address=%s", p.IP, p.MAC)
-}
-
-func (a *app) portDelete() *cobra.Command {
-	return a.command("delete PORT [PORT ...]", "Delete ports", minArgs(1, "PORT [PORT ...]"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		return deleteAll(ctx, c, cmd.ErrOrStderr(), portRes, args)
-	})
 }

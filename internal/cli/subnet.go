@@ -19,20 +19,17 @@ var subnetLongColumns = append(slices.Clone(subnetColumns), attr("Project", "pro
 
 func (a *app) subnetCmd() *cobra.Command {
 	return group("subnet", "Subnets: list, show, create, set, unset, delete", nil,
-		a.subnetList(), a.subnetShow(), a.subnetCreate(), a.subnetSet(), a.subnetUnset(), a.subnetDelete())
+		a.subnetList(), a.showCmd("show", "SUBNET", "Show a subnet", subnetRes, showFields(subnetRes)),
+		a.subnetCreate(), a.subnetSet(), a.subnetUnset(), a.deleteCmd("SUBNET", "Delete subnets", subnetRes))
 }
 
 func (a *app) subnetList() *cobra.Command {
 	var (
-		o                            output.Options
 		network, name, project, cidr string
 		ipVersion                    int
 		long                         bool
 	)
-	cmd := a.command("list", "List subnets", noArgs, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, _ []string) error {
-		if err := o.Validate(); err != nil {
-			return usagef("%v", err)
-		}
+	cmd := a.printingCommand("list", "List subnets", noArgs, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, _ []string, o output.Options) error {
 		if ipVersion != 0 && ipVersion != 4 && ipVersion != 6 {
 			return usagef("--ip-version must be 4 or 6")
 		}
@@ -69,22 +66,7 @@ func (a *app) subnetList() *cobra.Command {
 	f.StringVar(&cidr, "subnet-range", "", "only the subnet with this CIDR")
 	f.IntVar(&ipVersion, "ip-version", 0, "only IPv4 (4) or IPv6 (6) subnets")
 	f.BoolVar(&long, "long", false, "more columns")
-	return formatted(cmd, &o)
-}
-
-func (a *app) subnetShow() *cobra.Command {
-	var o output.Options
-	cmd := a.command("show SUBNET", "Show a subnet", exactArgs(1, "SUBNET"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		if err := o.Validate(); err != nil {
-			return usagef("%v", err)
-		}
-		s, err := subnetRes.Find(ctx, c, args[0])
-		if err != nil {
-			return err
-		}
-		return showObject(cmd.OutOrStdout(), o, subnetRes, s)
-	})
-	return formatted(cmd, &o)
+	return cmd
 }
 
 type subnetFlags struct {
@@ -125,14 +107,8 @@ func parsePool(spec string) (map[string]any, error) {
 
 func (s *subnetFlags) attrs(cmd *cobra.Command, cur object) (map[string]any, error) {
 	attrs := map[string]any{}
-	changed := cmd.Flags().Changed
-	if changed("name") {
-		attrs["name"] = s.name
-	}
-	if changed("description") {
-		attrs["description"] = s.description
-	}
-	if changed("gateway") {
+	setChanged(cmd, attrs, map[string]string{"name": "name", "description": "description"})
+	if cmd.Flags().Changed("gateway") {
 		switch s.gateway {
 		case "none":
 			attrs["gateway_ip"] = nil
@@ -179,16 +155,12 @@ func (s *subnetFlags) attrs(cmd *cobra.Command, cur object) (map[string]any, err
 
 func (a *app) subnetCreate() *cobra.Command {
 	var (
-		o                      output.Options
 		s                      subnetFlags
 		network, cidr, project string
 		raMode, addressMode    string
 		ipVersion              int
 	)
-	cmd := a.command("create --network NET --subnet-range CIDR [flags] NAME", "Create a subnet", exactArgs(1, "NAME"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		if err := o.Validate(); err != nil {
-			return usagef("%v", err)
-		}
+	cmd := a.printingCommand("create --network NET --subnet-range CIDR [flags] NAME", "Create a subnet", exactArgs(1, "NAME"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string, o output.Options) error {
 		prefix, err := netip.ParsePrefix(cidr)
 		if err != nil {
 			return usagef("--subnet-range %q is not a CIDR", cidr)
@@ -223,14 +195,8 @@ func (a *app) subnetCreate() *cobra.Command {
 		if addressMode != "" {
 			attrs["ipv6_address_mode"] = addressMode
 		}
-		sub, err := subnetRes.Create(ctx, c, attrs)
+		sub, err := createTagged(ctx, c, subnetRes, attrs, s.tags)
 		if err != nil {
-			return err
-		}
-		if err := s.tags.applySet(ctx, c, subnetRes, sub); err != nil {
-			return err
-		}
-		if sub, err = reread(ctx, c, subnetRes, sub, len(s.tags.tags) > 0); err != nil {
 			return err
 		}
 		return showObject(cmd.OutOrStdout(), o, subnetRes, sub)
@@ -245,7 +211,7 @@ func (a *app) subnetCreate() *cobra.Command {
 	f.StringVar(&addressMode, "ipv6-address-mode", "", "IPv6 address mode (dhcpv6-stateful, dhcpv6-stateless, slaac)")
 	_ = cmd.MarkFlagRequired("network")
 	_ = cmd.MarkFlagRequired("subnet-range")
-	return formatted(cmd, &o)
+	return cmd
 }
 
 func (a *app) subnetSet() *cobra.Command {
@@ -259,10 +225,8 @@ func (a *app) subnetSet() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		if len(attrs) > 0 {
-			if sub, err = subnetRes.Update(ctx, c, str(sub["id"]), attrs); err != nil {
-				return err
-			}
+		if sub, err = updateIfAny(ctx, c, subnetRes, sub, attrs); err != nil {
+			return err
 		}
 		return s.tags.applySet(ctx, c, subnetRes, sub)
 	})
@@ -321,10 +285,8 @@ func (a *app) subnetUnset() *cobra.Command {
 		if gateway {
 			attrs["gateway_ip"] = nil
 		}
-		if len(attrs) > 0 {
-			if sub, err = subnetRes.Update(ctx, c, str(sub["id"]), attrs); err != nil {
-				return err
-			}
+		if sub, err = updateIfAny(ctx, c, subnetRes, sub, attrs); err != nil {
+			return err
 		}
 		return tags.applyUnset(ctx, c, subnetRes, sub)
 	})
@@ -334,10 +296,4 @@ func (a *app) subnetUnset() *cobra.Command {
 	f.BoolVar(&gateway, "gateway", false, "remove the gateway")
 	tags.addUnset(cmd)
 	return cmd
-}
-
-func (a *app) subnetDelete() *cobra.Command {
-	return a.command("delete SUBNET [SUBNET ...]", "Delete subnets", minArgs(1, "SUBNET [SUBNET ...]"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		return deleteAll(ctx, c, cmd.ErrOrStderr(), subnetRes, args)
-	})
 }
