@@ -76,14 +76,8 @@ var (
 )
 
 func (a *app) nList(use string, r *resource, cols []column) *cobra.Command {
-	var (
-		o    output.Options
-		name string
-	)
-	cmd := a.command(use, "List "+strings.ReplaceAll(r.plural, "-", " ")+" (neutron CLI spelling)", noArgs, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, _ []string) error {
-		if err := o.Validate(); err != nil {
-			return usagef("%v", err)
-		}
+	var name string
+	cmd := a.printingCommand(use, "List "+strings.ReplaceAll(r.plural, "-", " ")+" (neutron CLI spelling)", noArgs, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, _ []string, o output.Options) error {
 		q := query{}
 		if name != "" {
 			q["name"] = []string{name}
@@ -97,23 +91,16 @@ func (a *app) nList(use string, r *resource, cols []column) *cobra.Command {
 	if r != ruleRes {
 		cmd.Flags().StringVar(&name, "name", "", "only those with this name")
 	}
-	return formatted(cmd, &o)
+	return cmd
 }
 
+// nShow prints the API's attribute names, as the neutron CLI does.
 func (a *app) nShow(use string, r *resource) *cobra.Command {
-	var o output.Options
 	upper := strings.ToUpper(strings.ReplaceAll(r.key, "security_group_", ""))
-	cmd := a.command(use+" "+upper, "Show a "+strings.ReplaceAll(r.key, "_", " ")+" (neutron CLI spelling)", exactArgs(1, upper), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		if err := o.Validate(); err != nil {
-			return usagef("%v", err)
-		}
-		obj, err := r.Find(ctx, c, args[0])
-		if err != nil {
-			return err
-		}
-		return o.PrintMap(cmd.OutOrStdout(), obj)
-	})
-	return formatted(cmd, &o)
+	return a.showCmd(use, upper, "Show a "+strings.ReplaceAll(r.key, "_", " ")+" (neutron CLI spelling)", r,
+		func(cmd *cobra.Command, o output.Options, obj object) error {
+			return o.PrintMap(cmd.OutOrStdout(), obj)
+		})
 }
 
 func (a *app) nDelete(use string, r *resource) *cobra.Command {
@@ -157,15 +144,11 @@ func (b *optBool) get(cmd *cobra.Command, name string) (bool, bool, error) {
 
 func (a *app) nNetCreate() *cobra.Command {
 	var (
-		o                 output.Options
 		shared, adminDown bool
 		portSec           optBool
 		description, proj string
 	)
-	cmd := a.command("net-create NAME", "Create a network (neutron CLI spelling)", exactArgs(1, "NAME"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		if err := o.Validate(); err != nil {
-			return usagef("%v", err)
-		}
+	cmd := a.printingCommand("net-create NAME", "Create a network (neutron CLI spelling)", exactArgs(1, "NAME"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string, o output.Options) error {
 		attrs := map[string]any{"name": args[0]}
 		if shared {
 			attrs["shared"] = true
@@ -197,7 +180,7 @@ func (a *app) nNetCreate() *cobra.Command {
 	f.StringVar(&description, "description", "", "description")
 	f.StringVar(&proj, "tenant-id", "", "owning project (admin only)")
 	f.StringVar(&proj, "project-id", "", "owning project (admin only)")
-	return formatted(cmd, &o)
+	return cmd
 }
 
 func (a *app) nNetUpdate() *cobra.Command {
@@ -243,16 +226,12 @@ func (a *app) nNetUpdate() *cobra.Command {
 
 func (a *app) nSubnetCreate() *cobra.Command {
 	var (
-		o                                output.Options
 		name, gateway, description, proj string
 		noGateway, enableDHCP, noDHCP    bool
 		ipVersion                        int
 		pools, dns                       []string
 	)
-	cmd := a.command("subnet-create NETWORK CIDR", "Create a subnet (neutron CLI spelling)", exactArgs(2, "NETWORK", "CIDR"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		if err := o.Validate(); err != nil {
-			return usagef("%v", err)
-		}
+	cmd := a.printingCommand("subnet-create NETWORK CIDR", "Create a subnet (neutron CLI spelling)", exactArgs(2, "NETWORK", "CIDR"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string, o output.Options) error {
 		prefix, err := netip.ParsePrefix(args[1])
 		if err != nil {
 			return usagef("%q is not a CIDR", args[1])
@@ -326,7 +305,7 @@ func (a *app) nSubnetCreate() *cobra.Command {
 	f.StringArrayVar(&pools, "allocation-pool", nil, "start=IP,end=IP (repeatable)")
 	f.StringArrayVar(&dns, "dns-nameserver", nil, "DNS server (repeatable)")
 	f.StringVar(&proj, "tenant-id", "", "owning project (admin only)")
-	return formatted(cmd, &o)
+	return cmd
 }
 
 // neutronPortFlags are what port-create and port-update share.
@@ -460,15 +439,11 @@ func (a *app) neutronPortAttrs(ctx context.Context, c *gophercloud.ServiceClient
 
 func (a *app) nPortCreate() *cobra.Command {
 	var (
-		o         output.Options
 		p         neutronPortFlags
 		adminDown bool
 		proj      string
 	)
-	cmd := a.command("port-create NETWORK", "Create a port (neutron CLI spelling)", cobra.ArbitraryArgs, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		if err := o.Validate(); err != nil {
-			return usagef("%v", err)
-		}
+	cmd := a.printingCommand("port-create NETWORK", "Create a port (neutron CLI spelling)", cobra.ArbitraryArgs, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string, o output.Options) error {
 		positional, tokens := neutronPairTokens(args)
 		if len(positional) != 1 {
 			return usagef("port-create takes one NETWORK (got %q)", strings.Join(positional, " "))
@@ -498,7 +473,7 @@ func (a *app) nPortCreate() *cobra.Command {
 	cmd.Flags().StringVar(&p.mac, "mac-address", "", "MAC address")
 	cmd.Flags().BoolVar(&adminDown, "admin-state-down", false, "create it administratively down")
 	cmd.Flags().StringVar(&proj, "tenant-id", "", "owning project (admin only)")
-	return formatted(cmd, &o)
+	return cmd
 }
 
 func (a *app) nPortUpdate() *cobra.Command {
@@ -529,14 +504,8 @@ func (a *app) nPortUpdate() *cobra.Command {
 }
 
 func (a *app) nGroupCreate() *cobra.Command {
-	var (
-		o                 output.Options
-		description, proj string
-	)
-	cmd := a.command("security-group-create NAME", "Create a security group (neutron CLI spelling)", exactArgs(1, "NAME"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		if err := o.Validate(); err != nil {
-			return usagef("%v", err)
-		}
+	var description, proj string
+	cmd := a.printingCommand("security-group-create NAME", "Create a security group (neutron CLI spelling)", exactArgs(1, "NAME"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string, o output.Options) error {
 		attrs := map[string]any{"name": args[0]}
 		if description != "" {
 			attrs["description"] = description
@@ -552,7 +521,7 @@ func (a *app) nGroupCreate() *cobra.Command {
 	})
 	cmd.Flags().StringVar(&description, "description", "", "description")
 	cmd.Flags().StringVar(&proj, "tenant-id", "", "owning project (admin only)")
-	return formatted(cmd, &o)
+	return cmd
 }
 
 func (a *app) nGroupUpdate() *cobra.Command {
@@ -582,15 +551,11 @@ func (a *app) nGroupUpdate() *cobra.Command {
 
 func (a *app) nRuleCreate() *cobra.Command {
 	var (
-		o                                                   output.Options
 		direction, ethertype, protocol, remoteIP, remoteGrp string
 		portMin, portMax                                    string
 		description, proj                                   string
 	)
-	cmd := a.command("security-group-rule-create GROUP", "Create a security group rule (neutron CLI spelling)", exactArgs(1, "GROUP"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		if err := o.Validate(); err != nil {
-			return usagef("%v", err)
-		}
+	cmd := a.printingCommand("security-group-rule-create GROUP", "Create a security group rule (neutron CLI spelling)", exactArgs(1, "GROUP"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string, o output.Options) error {
 		s := ruleSpec{group: args[0], remoteIP: remoteIP, remoteGroup: remoteGrp, description: description, project: proj}
 		switch strings.ToLower(direction) {
 		case "ingress", "egress":
@@ -645,5 +610,5 @@ func (a *app) nRuleCreate() *cobra.Command {
 	f.StringVar(&description, "description", "", "description")
 	f.StringVar(&proj, "tenant-id", "", "owning project (admin only)")
 	cmd.MarkFlagsMutuallyExclusive("remote-ip-prefix", "remote-group-id")
-	return formatted(cmd, &o)
+	return cmd
 }
