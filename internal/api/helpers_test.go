@@ -42,7 +42,11 @@ var (
 var backend = pgtest.SQLite
 
 func TestMain(m *testing.M) {
-	os.Exit(pgtest.Main(m, func(b string) { backend = b }))
+	code := pgtest.Main(m, func(b string) { backend = b })
+	if binPath != "" { // built by the fault tests
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
 }
 
 // openTestStore opens a fresh store on the run's backend: a new SQLite
