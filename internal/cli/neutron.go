@@ -123,6 +123,20 @@ func nCreated(cmd *cobra.Command, o output.Options, r *resource, obj object) err
 	return o.PrintMap(cmd.OutOrStdout(), obj)
 }
 
+// nUpdate puts attrs on the resource nameOrID names and says so, as the
+// neutron CLI's update verbs do.
+func nUpdate(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, r *resource, nameOrID string, attrs map[string]any) error {
+	id, err := r.FindID(ctx, c, nameOrID)
+	if err != nil {
+		return err
+	}
+	if _, err := r.Update(ctx, c, id, attrs); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "Updated %s: %s\n", r.key, nameOrID)
+	return nil
+}
+
 // optBool is a neutron-style "--flag True|False" (also --flag=False and the
 // underscore spelling).
 type optBool struct {
@@ -140,6 +154,21 @@ func (b *optBool) get(cmd *cobra.Command, name string) (bool, bool, error) {
 	}
 	v, err := parseBool(name, b.s)
 	return v, true, err
+}
+
+// setOptBools puts the True/False flags the command line gave into attrs,
+// each under its flag's name spelled with underscores.
+func setOptBools(cmd *cobra.Command, attrs map[string]any, flags map[string]*optBool) error {
+	for flag, b := range flags {
+		v, ok, err := b.get(cmd, flag)
+		if err != nil {
+			return err
+		}
+		if ok {
+			attrs[strings.ReplaceAll(flag, "-", "_")] = v
+		}
+	}
+	return nil
 }
 
 func (a *app) nNetCreate() *cobra.Command {
@@ -191,30 +220,11 @@ func (a *app) nNetUpdate() *cobra.Command {
 	)
 	cmd := a.command("net-update NETWORK", "Change a network (neutron CLI spelling)", exactArgs(1, "NETWORK"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
 		attrs := map[string]any{}
-		for flag, b := range map[string]*optBool{"port-security-enabled": &portSec, "admin-state-up": &adminUp, "shared": &shared} {
-			v, ok, err := b.get(cmd, flag)
-			if err != nil {
-				return err
-			}
-			if ok {
-				attrs[strings.ReplaceAll(flag, "-", "_")] = v
-			}
-		}
-		if cmd.Flags().Changed("name") {
-			attrs["name"] = name
-		}
-		if cmd.Flags().Changed("description") {
-			attrs["description"] = description
-		}
-		id, err := networkRes.FindID(ctx, c, args[0])
-		if err != nil {
+		if err := setOptBools(cmd, attrs, map[string]*optBool{"port-security-enabled": &portSec, "admin-state-up": &adminUp, "shared": &shared}); err != nil {
 			return err
 		}
-		if _, err := networkRes.Update(ctx, c, id, attrs); err != nil {
-			return err
-		}
-		fmt.Fprintf(cmd.OutOrStdout(), "Updated network: %s\n", args[0])
-		return nil
+		setChanged(cmd, attrs, map[string]string{"name": "name", "description": "description"})
+		return nUpdate(ctx, c, cmd, networkRes, args[0], attrs)
 	})
 	cmd.Flags().StringVar(&name, "name", "", "new name")
 	cmd.Flags().StringVar(&description, "description", "", "description")
@@ -376,20 +386,10 @@ func neutronPairs(tokens []string) (pairs []any, clear bool, err error) {
 func (a *app) neutronPortAttrs(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, p *neutronPortFlags, pairTokens []string) (map[string]any, error) {
 	attrs := map[string]any{}
 	changed := cmd.Flags().Changed
-	for flag, key := range map[string]string{"name": "name", "description": "description", "device-id": "device_id",
-		"device-owner": "device_owner", "mac-address": "mac_address", "binding:host-id": "binding:host_id"} {
-		if changed(flag) {
-			attrs[key] = cmd.Flags().Lookup(flag).Value.String()
-		}
-	}
-	for flag, b := range map[string]*optBool{"port-security-enabled": &p.portSec, "admin-state-up": &p.adminUp} {
-		v, ok, err := b.get(cmd, flag)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			attrs[strings.ReplaceAll(flag, "-", "_")] = v
-		}
+	setChanged(cmd, attrs, map[string]string{"name": "name", "description": "description", "device-id": "device_id",
+		"device-owner": "device_owner", "mac-address": "mac_address", "binding:host-id": "binding:host_id"})
+	if err := setOptBools(cmd, attrs, map[string]*optBool{"port-security-enabled": &p.portSec, "admin-state-up": &p.adminUp}); err != nil {
+		return nil, err
 	}
 	if len(pairTokens) > 0 && !changed("allowed-address-pairs") {
 		return nil, usagef("%q: address pair values need --allowed-address-pairs before them", pairTokens[0])
@@ -413,24 +413,16 @@ func (a *app) neutronPortAttrs(ctx context.Context, c *gophercloud.ServiceClient
 		attrs["security_groups"] = []string{}
 	}
 	if len(p.groups) > 0 {
-		ids := []string{}
-		for _, g := range p.groups {
-			id, err := groupRes.FindIDIn(ctx, c, g, callerProject(c))
-			if err != nil {
-				return nil, err
-			}
-			ids = appendUnique(ids, id)
+		ids, err := appendGroupIDs(ctx, c, []string{}, p.groups, callerProject(c))
+		if err != nil {
+			return nil, err
 		}
 		attrs["security_groups"] = ids
 	}
 	if len(p.fixedIPs) > 0 {
-		fips := []any{}
-		for _, spec := range p.fixedIPs {
-			fip, err := a.fixedIP(ctx, c, spec)
-			if err != nil {
-				return nil, err
-			}
-			fips = append(fips, fip)
+		fips, err := a.appendFixedIPs(ctx, c, []any{}, p.fixedIPs)
+		if err != nil {
+			return nil, err
 		}
 		attrs["fixed_ips"] = fips
 	}
@@ -487,15 +479,7 @@ func (a *app) nPortUpdate() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		id, err := portRes.FindID(ctx, c, positional[0])
-		if err != nil {
-			return err
-		}
-		if _, err := portRes.Update(ctx, c, id, attrs); err != nil {
-			return err
-		}
-		fmt.Fprintf(cmd.OutOrStdout(), "Updated port: %s\n", positional[0])
-		return nil
+		return nUpdate(ctx, c, cmd, portRes, positional[0], attrs)
 	})
 	p.add(cmd)
 	cmd.Flags().StringVar(&p.mac, "mac-address", "", "MAC address")
@@ -528,21 +512,8 @@ func (a *app) nGroupUpdate() *cobra.Command {
 	var name, description string
 	cmd := a.command("security-group-update GROUP", "Rename a security group (neutron CLI spelling)", exactArgs(1, "GROUP"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
 		attrs := map[string]any{}
-		if cmd.Flags().Changed("name") {
-			attrs["name"] = name
-		}
-		if cmd.Flags().Changed("description") {
-			attrs["description"] = description
-		}
-		id, err := groupRes.FindID(ctx, c, args[0])
-		if err != nil {
-			return err
-		}
-		if _, err := groupRes.Update(ctx, c, id, attrs); err != nil {
-			return err
-		}
-		fmt.Fprintf(cmd.OutOrStdout(), "Updated security_group: %s\n", args[0])
-		return nil
+		setChanged(cmd, attrs, map[string]string{"name": "name", "description": "description"})
+		return nUpdate(ctx, c, cmd, groupRes, args[0], attrs)
 	})
 	cmd.Flags().StringVar(&name, "name", "", "new name")
 	cmd.Flags().StringVar(&description, "description", "", "description")

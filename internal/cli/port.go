@@ -137,12 +137,9 @@ func (a *app) portAttrs(ctx context.Context, c *gophercloud.ServiceClient, cmd *
 		if cur != nil && !p.noFixedIP {
 			fips = append(fips, anyList(cur["fixed_ips"])...)
 		}
-		for _, spec := range p.fixedIPs {
-			fip, err := a.fixedIP(ctx, c, spec)
-			if err != nil {
-				return nil, err
-			}
-			fips = append(fips, fip)
+		fips, err := a.appendFixedIPs(ctx, c, fips, p.fixedIPs)
+		if err != nil {
+			return nil, err
 		}
 		attrs["fixed_ips"] = fips
 	}
@@ -161,12 +158,9 @@ func (a *app) portAttrs(ctx context.Context, c *gophercloud.ServiceClient, cmd *
 		} else if p.project != "" {
 			project = p.project
 		}
-		for _, g := range p.groups {
-			id, err := groupRes.FindIDIn(ctx, c, g, project)
-			if err != nil {
-				return nil, err
-			}
-			ids = appendUnique(ids, id)
+		ids, err := appendGroupIDs(ctx, c, ids, p.groups, project)
+		if err != nil {
+			return nil, err
 		}
 		attrs["security_groups"] = ids
 	}
@@ -204,6 +198,31 @@ func pairIndex(pairs []any, p pair) int {
 		}
 	}
 	return -1
+}
+
+// appendFixedIPs appends the fixed_ips entries that --fixed-ip specs name.
+func (a *app) appendFixedIPs(ctx context.Context, c *gophercloud.ServiceClient, fips []any, specs []string) ([]any, error) {
+	for _, spec := range specs {
+		fip, err := a.fixedIP(ctx, c, spec)
+		if err != nil {
+			return nil, err
+		}
+		fips = append(fips, fip)
+	}
+	return fips, nil
+}
+
+// appendGroupIDs appends the IDs of the named security groups not yet in
+// ids; a name that several projects use means project's group.
+func appendGroupIDs(ctx context.Context, c *gophercloud.ServiceClient, ids, names []string, project string) ([]string, error) {
+	for _, g := range names {
+		id, err := groupRes.FindIDIn(ctx, c, g, project)
+		if err != nil {
+			return nil, err
+		}
+		ids = appendUnique(ids, id)
+	}
+	return ids, nil
 }
 
 // fixedIP reads subnet=SUBNET,ip-address=IP into the API's fixed_ips entry
