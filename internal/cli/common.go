@@ -60,23 +60,13 @@ func (t *tagFlags) addUnset(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&t.clear, "all-tag", false, "remove every tag")
 }
 
-func currentTags(obj object) []string {
-	var out []string
-	if l, ok := obj["tags"].([]any); ok {
-		for _, t := range l {
-			out = append(out, str(t))
-		}
-	}
-	return out
-}
-
 // applySet adds the tags (after clearing them with --no-tag); it writes
 // only when something changes.
 func (t *tagFlags) applySet(ctx context.Context, c *gophercloud.ServiceClient, r *resource, obj object) error {
 	if len(t.tags) == 0 && !t.clear {
 		return nil
 	}
-	cur := currentTags(obj)
+	cur := strList(obj["tags"])
 	next := []string{}
 	if !t.clear {
 		next = append(next, cur...)
@@ -94,7 +84,7 @@ func (t *tagFlags) applyUnset(ctx context.Context, c *gophercloud.ServiceClient,
 	if len(t.tags) == 0 && !t.clear {
 		return nil
 	}
-	cur := currentTags(obj)
+	cur := strList(obj["tags"])
 	next := []string{}
 	if !t.clear {
 		for _, tag := range cur {
@@ -134,12 +124,6 @@ func (b boolPair) set(attrs map[string]any, key string) {
 	case b.off:
 		attrs[key] = false
 	}
-}
-
-// formatted registers -f/-c on a command.
-func formatted(cmd *cobra.Command, o *output.Options) *cobra.Command {
-	output.AddFlags(cmd.Flags(), o)
-	return cmd
 }
 
 // appendUnique appends the items of add not yet in list.
