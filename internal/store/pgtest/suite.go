@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -60,6 +61,13 @@ func Main(m *testing.M, use func(backend string)) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
+	// Listing tests, fuzzing (and the fuzzer's worker processes) run the
+	// binary once, on SQLite: twice would list every test twice and start
+	// a cluster in every fuzz worker.
+	flag.Parse()
+	if flagSet("test.list") || flagSet("test.fuzz") || flagSet("test.fuzzworker") {
+		backends = []string{SQLite}
+	}
 	defer StopShared()
 	code := 0
 	for _, b := range backends {
@@ -73,6 +81,15 @@ func Main(m *testing.M, use func(backend string)) int {
 		}
 	}
 	return code
+}
+
+func flagSet(name string) bool {
+	f := flag.Lookup(name)
+	if f == nil {
+		return false
+	}
+	v := f.Value.String()
+	return v != "" && v != "false"
 }
 
 // Shared returns the package's cluster, starting it on first use.
