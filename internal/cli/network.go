@@ -42,15 +42,7 @@ func (a *app) networkList() *cobra.Command {
 		if share.on || share.off {
 			q["shared"] = []string{map[bool]string{true: "true", false: "false"}[share.on]}
 		}
-		nets, err := networkRes.List(ctx, c, q)
-		if err != nil {
-			return err
-		}
-		cols := networkColumns
-		if long {
-			cols = networkLongColumns
-		}
-		return printList(cmd.OutOrStdout(), o, cols, nets)
+		return listAndPrint(ctx, c, cmd, o, networkRes, q, longOr(long, networkColumns, networkLongColumns))
 	})
 	filter.add(cmd, "networks")
 	cmd.Flags().BoolVar(&long, "long", false, "more columns")

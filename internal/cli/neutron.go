@@ -79,14 +79,8 @@ func (a *app) nList(use string, r *resource, cols []column) *cobra.Command {
 	var name string
 	cmd := a.printingCommand(use, "List "+strings.ReplaceAll(r.plural, "-", " ")+" (neutron CLI spelling)", noArgs, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, _ []string, o output.Options) error {
 		q := query{}
-		if name != "" {
-			q["name"] = []string{name}
-		}
-		objs, err := r.List(ctx, c, q)
-		if err != nil {
-			return err
-		}
-		return printList(cmd.OutOrStdout(), o, cols, objs)
+		q.setNonEmpty(map[string]string{"name": name})
+		return listAndPrint(ctx, c, cmd, o, r, q, cols)
 	})
 	if r != ruleRes {
 		cmd.Flags().StringVar(&name, "name", "", "only those with this name")

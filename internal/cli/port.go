@@ -34,25 +34,13 @@ func (a *app) portList() *cobra.Command {
 	)
 	cmd := a.printingCommand("list", "List ports", noArgs, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, _ []string, o output.Options) error {
 		q := query{}
-		if network != "" {
-			id, err := networkRes.FindID(ctx, c, network)
-			if err != nil {
-				return err
-			}
-			q["network_id"] = []string{id}
+		if err := q.setID(ctx, c, "network_id", networkRes, network); err != nil {
+			return err
 		}
-		if sg != "" {
-			id, err := groupRes.FindID(ctx, c, sg)
-			if err != nil {
-				return err
-			}
-			q["security_groups"] = []string{id}
+		if err := q.setID(ctx, c, "security_groups", groupRes, sg); err != nil {
+			return err
 		}
-		for k, v := range map[string]string{"device_owner": owner, "device_id": device, "binding:host_id": host, "mac_address": mac, "name": name, "project_id": project} {
-			if v != "" {
-				q[k] = []string{v}
-			}
-		}
+		q.setNonEmpty(map[string]string{"device_owner": owner, "device_id": device, "binding:host_id": host, "mac_address": mac, "name": name, "project_id": project})
 		for _, spec := range fixedIPs {
 			fip, err := a.fixedIP(ctx, c, spec)
 			if err != nil {
@@ -62,15 +50,7 @@ func (a *app) portList() *cobra.Command {
 				q["fixed_ips"] = append(q["fixed_ips"], k+"="+str(v))
 			}
 		}
-		ports, err := portRes.List(ctx, c, q)
-		if err != nil {
-			return err
-		}
-		cols := portColumns
-		if long {
-			cols = portLongColumns
-		}
-		return printList(cmd.OutOrStdout(), o, cols, ports)
+		return listAndPrint(ctx, c, cmd, o, portRes, q, longOr(long, portColumns, portLongColumns))
 	})
 	f := cmd.Flags()
 	f.StringVar(&network, "network", "", "only ports on this network (name or ID)")

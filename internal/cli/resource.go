@@ -170,6 +170,29 @@ func (q query) encode() (string, error) {
 	return "?" + url.Values(q).Encode(), nil
 }
 
+// setNonEmpty puts each value that is not empty under its key.
+func (q query) setNonEmpty(valueOfKey map[string]string) {
+	for k, v := range valueOfKey {
+		if v != "" {
+			q[k] = []string{v}
+		}
+	}
+}
+
+// setID puts under key the ID of the resource of kind r that nameOrID
+// names, when one is given.
+func (q query) setID(ctx context.Context, c *gophercloud.ServiceClient, key string, r *resource, nameOrID string) error {
+	if nameOrID == "" {
+		return nil
+	}
+	id, err := r.FindID(ctx, c, nameOrID)
+	if err != nil {
+		return err
+	}
+	q[key] = []string{id}
+	return nil
+}
+
 func (q query) ToNetworkListQuery() (string, error)      { return q.encode() }
 func (q query) ToSubnetListQuery() (string, error)       { return q.encode() }
 func (q query) ToPortListQuery() (string, error)         { return q.encode() }

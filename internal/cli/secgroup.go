@@ -141,6 +141,7 @@ func (a *app) ruleList() *cobra.Command {
 		q := query{}
 		cols := ruleAllColumns
 		if len(args) == 1 {
+			// Not q.setID: an empty GROUP argument is an error, not "all".
 			id, err := groupRes.FindID(ctx, c, args[0])
 			if err != nil {
 				return err
@@ -158,23 +159,17 @@ func (a *app) ruleList() *cobra.Command {
 			}
 			q["ethertype"] = []string{et}
 		}
-		if proj != "" {
-			q["project_id"] = []string{proj}
-		}
+		q.setNonEmpty(map[string]string{"project_id": proj})
 		switch {
 		case dir.on:
 			q["direction"] = []string{"ingress"}
 		case dir.off:
 			q["direction"] = []string{"egress"}
 		}
-		rs, err := ruleRes.List(ctx, c, q)
-		if err != nil {
-			return err
-		}
 		if long {
 			cols = append(cols, attr("Description", "description"))
 		}
-		return printList(cmd.OutOrStdout(), o, cols, rs)
+		return listAndPrint(ctx, c, cmd, o, ruleRes, q, cols)
 	})
 	cmd.Flags().StringVar(&protocol, "protocol", "", "only rules for this protocol")
 	cmd.Flags().StringVar(&ethertype, "ethertype", "", "only IPv4 or IPv6 rules")

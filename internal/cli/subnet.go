@@ -34,30 +34,14 @@ func (a *app) subnetList() *cobra.Command {
 			return usagef("--ip-version must be 4 or 6")
 		}
 		q := query{}
-		if network != "" {
-			id, err := networkRes.FindID(ctx, c, network)
-			if err != nil {
-				return err
-			}
-			q["network_id"] = []string{id}
+		if err := q.setID(ctx, c, "network_id", networkRes, network); err != nil {
+			return err
 		}
-		for k, v := range map[string]string{"name": name, "project_id": project, "cidr": cidr} {
-			if v != "" {
-				q[k] = []string{v}
-			}
-		}
+		q.setNonEmpty(map[string]string{"name": name, "project_id": project, "cidr": cidr})
 		if ipVersion != 0 {
 			q["ip_version"] = []string{strconv.Itoa(ipVersion)}
 		}
-		subs, err := subnetRes.List(ctx, c, q)
-		if err != nil {
-			return err
-		}
-		cols := subnetColumns
-		if long {
-			cols = subnetLongColumns
-		}
-		return printList(cmd.OutOrStdout(), o, cols, subs)
+		return listAndPrint(ctx, c, cmd, o, subnetRes, q, longOr(long, subnetColumns, subnetLongColumns))
 	})
 	f := cmd.Flags()
 	f.StringVar(&network, "network", "", "only subnets of this network (name or ID)")

@@ -37,13 +37,25 @@ func (f *nameProjectFilter) add(cmd *cobra.Command, what string) {
 
 func (f nameProjectFilter) query() query {
 	q := query{}
-	if f.name != "" {
-		q["name"] = []string{f.name}
-	}
-	if f.project != "" {
-		q["project_id"] = []string{f.project}
-	}
+	q.setNonEmpty(map[string]string{"name": f.name, "project_id": f.project})
 	return q
+}
+
+// listAndPrint prints the resources of kind r that q selects under cols.
+func listAndPrint(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, o output.Options, r *resource, q query, cols []column) error {
+	objs, err := r.List(ctx, c, q)
+	if err != nil {
+		return err
+	}
+	return printList(cmd.OutOrStdout(), o, cols, objs)
+}
+
+// longOr is longCols with --long, else cols.
+func longOr(long bool, cols, longCols []column) []column {
+	if long {
+		return longCols
+	}
+	return cols
 }
 
 // listCmd is `X list [--name N] [--project P]` for a kind with no other
@@ -51,11 +63,7 @@ func (f nameProjectFilter) query() query {
 func (a *app) listCmd(short, what string, r *resource, cols []column) *cobra.Command {
 	var filter nameProjectFilter
 	cmd := a.printingCommand("list", short, noArgs, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, _ []string, o output.Options) error {
-		objs, err := r.List(ctx, c, filter.query())
-		if err != nil {
-			return err
-		}
-		return printList(cmd.OutOrStdout(), o, cols, objs)
+		return listAndPrint(ctx, c, cmd, o, r, filter.query(), cols)
 	})
 	filter.add(cmd, what)
 	return cmd
