@@ -246,7 +246,8 @@ func TestPostgresRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := startServerProc(t, db)
-	client := &http.Client{Timeout: 10 * time.Second}
+	other := startServerProc(t, db) // its LISTEN connection must come back too
+	client := &http.Client{Timeout: 30 * time.Second}
 	if status, body := rawCall(client, "POST", s.url+"/v2.0/networks", map[string]any{"network": map[string]any{"name": "before"}}); status != 201 {
 		t.Fatalf("create: %d %s", status, body)
 	}
@@ -298,10 +299,39 @@ func TestPostgresRestart(t *testing.T) {
 	if status != 200 || !strings.Contains(string(body), `"before"`) || !strings.Contains(string(body), `"after"`) || strings.Contains(string(body), `"during"`) {
 		t.Errorf("after recovery: %d %s", status, body)
 	}
-	// The watch feed answers again.
-	status, body = rawCall(client, "GET", fmt.Sprintf("%s/v2.0/bulwark/watch?host=h1&since=%d&timeout=0", s.url, state.Revision), nil)
-	if status != 200 {
-		t.Errorf("watch after recovery: %d %s", status, body)
+	// The watch feed works again across servers: a long poll on the
+	// other server hears a port bound to h1 through the first one
+	// (both LISTEN loops reconnected).
+	_, body = rawCall(client, "GET", s.url+"/v2.0/bulwark/hosts/h1/state", nil)
+	_ = json.Unmarshal(body, &state)
+	polled := make(chan string, 1)
+	go func() {
+		status, body := rawCall(client, "GET", fmt.Sprintf("%s/v2.0/bulwark/watch?host=h1&since=%d&timeout=20", other.url, state.Revision), nil)
+		polled <- fmt.Sprintf("%d %s", status, body)
+	}()
+	time.Sleep(300 * time.Millisecond)
+	var net struct{ Network struct{ ID string } }
+	_, body = rawCall(client, "GET", s.url+"/v2.0/networks?name=after", nil)
+	var nets struct{ Networks []struct{ ID string } }
+	_ = json.Unmarshal(body, &nets)
+	_ = net
+	if len(nets.Networks) != 1 {
+		t.Fatalf("network 'after': %s", body)
+	}
+	if status, body := rawCall(client, "POST", s.url+"/v2.0/ports", map[string]any{"port": map[string]any{"network_id": nets.Networks[0].ID, "binding:host_id": "h1"}}); status != 201 {
+		t.Fatalf("port: %d %s", status, body)
+	}
+	wrote := time.Now()
+	select {
+	case got := <-polled:
+		if !strings.HasPrefix(got, "200 ") || !strings.Contains(got, `"resource":"port"`) {
+			t.Errorf("watch on the other server after recovery: %s", got)
+		}
+		if lag := time.Since(wrote); lag > 5*time.Second {
+			t.Errorf("the other server heard the port after %v", lag)
+		}
+	case <-time.After(25 * time.Second):
+		t.Error("the other server's watch never answered")
 	}
 	if strings.Contains(s.logs.String(), "panic") {
 		t.Errorf("server log shows a panic:\n%s", s.logs.String())

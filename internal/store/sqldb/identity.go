@@ -190,6 +190,10 @@ func (db *DB) GetToken(ctx context.Context, hash string) (identity.Token, error)
 	t := identity.Token{Hash: hash}
 	var methods, issued, expires string
 	err = st.QueryRowContext(ctx, hash).Scan(&t.UserID, &t.ProjectID, &methods, &t.AuditID, &issued, &expires, &t.Revoked)
+	if db.isUnavailable(err) && ctx.Err() == nil {
+		db.flushIdle(db.reader) // one read, safe to repeat on a fresh connection
+		err = st.QueryRowContext(ctx, hash).Scan(&t.UserID, &t.ProjectID, &methods, &t.AuditID, &issued, &expires, &t.Revoked)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, identity.ErrNotFound
 	}

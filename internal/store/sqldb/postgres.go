@@ -171,6 +171,7 @@ func OpenPostgres(ctx context.Context, url string, o PostgresOptions) (*DB, erro
 		return nil, err
 	}
 	db := New(PostgresDialect, pool, pool)
+	db.maxIdle = o.MaxConns
 	l := &listener{url: url, notify: db.notify.Advance, log: o.Log, ready: make(chan struct{}),
 		wakeAll: func() { db.notify.Publish(0) }}
 	lctx, cancel := context.WithCancel(context.Background())

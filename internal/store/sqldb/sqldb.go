@@ -70,6 +70,33 @@ type DB struct {
 	// beforeCommit, when set (tests), runs after the change log was
 	// appended and before COMMIT.
 	beforeCommit func()
+	// maxIdle is the pools' idle-connection limit (restored after
+	// flushIdle).
+	maxIdle int
+}
+
+func (db *DB) isUnavailable(err error) bool {
+	return err != nil && db.dialect.IsUnavailable != nil && db.dialect.IsUnavailable(err)
+}
+
+// flushIdle closes every idle connection of pool. After the database
+// restarted, each of them is dead and would fail one request in turn.
+func (db *DB) flushIdle(pool *sql.DB) {
+	pool.SetMaxIdleConns(0)
+	pool.SetMaxIdleConns(db.maxIdle)
+}
+
+// begin opens a transaction. A connection that turns out dead at BEGIN
+// (the database restarted since it was pooled) costs nothing to replace:
+// the idle ones are flushed and BEGIN is tried again.
+func (db *DB) begin(ctx context.Context, pool *sql.DB, opts *sql.TxOptions) (*sql.Tx, error) {
+	for attempt := 1; ; attempt++ {
+		tx, err := pool.BeginTx(ctx, opts)
+		if err == nil || attempt >= 3 || ctx.Err() != nil || !db.isUnavailable(err) {
+			return tx, err
+		}
+		db.flushIdle(pool)
+	}
 }
 
 // New wraps open pools.
@@ -130,7 +157,12 @@ func (db *DB) GetDoc(ctx context.Context, t store.Table, id string) ([]byte, str
 	}
 	var doc []byte
 	var project string
-	if err := st.QueryRowContext(ctx, id).Scan(&doc, &project); err != nil {
+	err = st.QueryRowContext(ctx, id).Scan(&doc, &project)
+	if db.isUnavailable(err) && ctx.Err() == nil {
+		db.flushIdle(db.reader) // one read, safe to repeat on a fresh connection
+		err = st.QueryRowContext(ctx, id).Scan(&doc, &project)
+	}
+	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, "", store.ErrNotFound
 		}
@@ -145,7 +177,7 @@ func (db *DB) Read(ctx context.Context, fn func(store.Tx) error) error {
 	if opts == nil {
 		opts = &sql.TxOptions{ReadOnly: true}
 	}
-	tx, err := db.reader.BeginTx(ctx, opts)
+	tx, err := db.begin(ctx, db.reader, opts)
 	if err != nil {
 		return fmt.Errorf("store: begin read: %w", db.unavailable(err))
 	}
@@ -200,7 +232,7 @@ func (db *DB) Write(ctx context.Context, fn func(store.Tx) error) error {
 // writeOnce runs one attempt of Write. committing reports that the error
 // came from COMMIT itself.
 func (db *DB) writeOnce(ctx context.Context, fn func(store.Tx) error, alone bool) (seq int64, committing bool, err error) {
-	tx, err := db.writer.BeginTx(ctx, db.dialect.WriteOptions)
+	tx, err := db.begin(ctx, db.writer, db.dialect.WriteOptions)
 	if err != nil {
 		return 0, false, fmt.Errorf("store: begin write: %w", err)
 	}
