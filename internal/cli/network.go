@@ -28,7 +28,7 @@ func (a *app) networkCmd() *cobra.Command {
 	return group("network", "Networks: list, show, create, set, unset, delete", nil,
 		a.networkList(), a.showCmd("show", "NETWORK", "Show a network", networkRes, showFields(networkRes)),
 		a.networkCreate(), a.networkSet(),
-		a.tagUnsetCmd("NETWORK", "Remove tags from a network", networkRes), a.deleteCmd("NETWORK", "Delete networks", networkRes))
+		a.unsetCmd("NETWORK", "Remove tags from a network", networkRes, nil, nil), a.deleteCmd("NETWORK", "Delete networks", networkRes))
 }
 
 func (a *app) networkList() *cobra.Command {
@@ -100,15 +100,8 @@ func (a *app) networkCreate() *cobra.Command {
 
 func (a *app) networkSet() *cobra.Command {
 	var n networkFlags
-	cmd := a.command("set [flags] NETWORK", "Change a network", exactArgs(1, "NETWORK"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		net, err := networkRes.Find(ctx, c, args[0])
-		if err != nil {
-			return err
-		}
-		if net, err = updateIfAny(ctx, c, networkRes, net, n.attrs(cmd)); err != nil {
-			return err
-		}
-		return n.tags.applySet(ctx, c, networkRes, net)
+	cmd := a.setCmd("NETWORK", "Change a network", networkRes, &n.tags, func(_ context.Context, _ *gophercloud.ServiceClient, cmd *cobra.Command, _ object) (map[string]any, error) {
+		return n.attrs(cmd), nil
 	})
 	n.add(cmd, true)
 	return cmd

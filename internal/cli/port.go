@@ -266,19 +266,8 @@ func (a *app) portCreate() *cobra.Command {
 
 func (a *app) portSet() *cobra.Command {
 	var p portFlags
-	cmd := a.command("set [flags] PORT", "Change a port (lists given are added to the port's)", exactArgs(1, "PORT"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		port, err := portRes.Find(ctx, c, args[0])
-		if err != nil {
-			return err
-		}
-		attrs, err := a.portAttrs(ctx, c, cmd, &p, port)
-		if err != nil {
-			return err
-		}
-		if port, err = updateIfAny(ctx, c, portRes, port, attrs); err != nil {
-			return err
-		}
-		return p.tags.applySet(ctx, c, portRes, port)
+	cmd := a.setCmd("PORT", "Change a port (lists given are added to the port's)", portRes, &p.tags, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, cur object) (map[string]any, error) {
+		return a.portAttrs(ctx, c, cmd, &p, cur)
 	})
 	p.add(cmd, true)
 	return cmd
@@ -288,37 +277,36 @@ func (a *app) portUnset() *cobra.Command {
 	var (
 		fixedIPs, groups, pairs []string
 		host                    bool
-		tags                    tagFlags
+		rmPairs                 []pair
 	)
-	cmd := a.command("unset [flags] PORT", "Remove fixed IPs, security groups, allowed address pairs, the binding host or tags from a port", exactArgs(1, "PORT"),
-		func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-			// Parse everything before the first request.
-			var rmPairs []pair
-			for _, spec := range pairs {
-				pr, err := parsePair("allowed-address", spec)
-				if err != nil {
-					return err
-				}
-				rmPairs = append(rmPairs, pr)
-			}
-			port, err := portRes.Find(ctx, c, args[0])
+	// Read before the first request, so a mistake sends nothing.
+	parsePairs := func() error {
+		rmPairs = nil
+		for _, spec := range pairs {
+			pr, err := parsePair("allowed-address", spec)
 			if err != nil {
 				return err
 			}
+			rmPairs = append(rmPairs, pr)
+		}
+		return nil
+	}
+	cmd := a.unsetCmd("PORT", "Remove fixed IPs, security groups, allowed address pairs, the binding host or tags from a port", portRes, parsePairs,
+		func(ctx context.Context, c *gophercloud.ServiceClient, _ *cobra.Command, port object) (map[string]any, error) {
 			attrs := map[string]any{}
 			if len(fixedIPs) > 0 {
 				cur := anyList(port["fixed_ips"])
 				for _, spec := range fixedIPs {
 					fip, err := a.fixedIP(ctx, c, spec)
 					if err != nil {
-						return err
+						return nil, err
 					}
 					i := slices.IndexFunc(cur, func(e any) bool {
 						m, _ := e.(map[string]any)
 						return (fip["ip_address"] == nil || m["ip_address"] == fip["ip_address"]) && (fip["subnet_id"] == nil || m["subnet_id"] == fip["subnet_id"])
 					})
 					if i < 0 {
-						return notFoundf("Port does not contain fixed-ip %s", spec)
+						return nil, notFoundf("Port does not contain fixed-ip %s", spec)
 					}
 					cur = slices.Delete(slices.Clone(cur), i, i+1)
 				}
@@ -329,11 +317,11 @@ func (a *app) portUnset() *cobra.Command {
 				for _, g := range groups {
 					id, err := groupRes.FindIDIn(ctx, c, g, str(port["project_id"]))
 					if err != nil {
-						return err
+						return nil, err
 					}
 					i := slices.Index(cur, id)
 					if i < 0 {
-						return notFoundf("Port does not contain security group %s", g)
+						return nil, notFoundf("Port does not contain security group %s", g)
 					}
 					cur = slices.Delete(cur, i, i+1)
 				}
@@ -347,7 +335,7 @@ func (a *app) portUnset() *cobra.Command {
 				for _, pr := range rmPairs {
 					i := pairIndex(cur, pr)
 					if i < 0 {
-						return notFoundf("Port does not contain allowed-address-pair %s", pairText(pr))
+						return nil, notFoundf("Port does not contain allowed-address-pair %s", pairText(pr))
 					}
 					cur = slices.Delete(cur, i, i+1)
 				}
@@ -356,17 +344,13 @@ func (a *app) portUnset() *cobra.Command {
 			if host {
 				attrs["binding:host_id"] = ""
 			}
-			if port, err = updateIfAny(ctx, c, portRes, port, attrs); err != nil {
-				return err
-			}
-			return tags.applyUnset(ctx, c, portRes, port)
+			return attrs, nil
 		})
 	f := cmd.Flags()
 	f.StringArrayVar(&fixedIPs, "fixed-ip", nil, "fixed IP to remove: subnet=SUBNET,ip-address=IP (repeatable)")
 	f.StringArrayVar(&groups, "security-group", nil, "security group to remove, name or ID (repeatable)")
 	f.StringArrayVar(&pairs, "allowed-address", nil, "allowed address pair to remove: ip-address=IP[,mac-address=MAC] (repeatable)")
 	f.BoolVar(&host, "host", false, "clear the binding host")
-	tags.addUnset(cmd)
 	return cmd
 }
 

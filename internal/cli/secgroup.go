@@ -31,7 +31,7 @@ func (a *app) securityGroupCmd(use string) *cobra.Command {
 		a.listCmd("List security groups", "groups", groupRes, groupColumns),
 		a.showCmd("show", "GROUP", "Show a security group with its rules", groupRes, showFields(groupRes)),
 		a.groupCreate(), a.groupSet(),
-		a.tagUnsetCmd("GROUP", "Remove tags from a security group", groupRes), a.deleteCmd("GROUP", "Delete security groups", groupRes),
+		a.unsetCmd("GROUP", "Remove tags from a security group", groupRes, nil, nil), a.deleteCmd("GROUP", "Delete security groups", groupRes),
 		a.ruleCmd("rule"))
 }
 
@@ -67,18 +67,11 @@ func (a *app) groupSet() *cobra.Command {
 		stateful          boolPair
 		tags              tagFlags
 	)
-	cmd := a.command("set [flags] GROUP", "Change a security group", exactArgs(1, "GROUP"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		g, err := groupRes.Find(ctx, c, args[0])
-		if err != nil {
-			return err
-		}
+	cmd := a.setCmd("GROUP", "Change a security group", groupRes, &tags, func(_ context.Context, _ *gophercloud.ServiceClient, cmd *cobra.Command, _ object) (map[string]any, error) {
 		attrs := map[string]any{}
 		setChanged(cmd, attrs, map[string]string{"name": "name", "description": "description"})
 		stateful.set(attrs, "stateful")
-		if g, err = updateIfAny(ctx, c, groupRes, g, attrs); err != nil {
-			return err
-		}
-		return tags.applySet(ctx, c, groupRes, g)
+		return attrs, nil
 	})
 	cmd.Flags().StringVar(&name, "name", "", "new name")
 	cmd.Flags().StringVar(&description, "description", "", "description")

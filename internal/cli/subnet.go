@@ -200,19 +200,8 @@ func (a *app) subnetCreate() *cobra.Command {
 
 func (a *app) subnetSet() *cobra.Command {
 	var s subnetFlags
-	cmd := a.command("set [flags] SUBNET", "Change a subnet (pools and DNS servers given are added)", exactArgs(1, "SUBNET"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		sub, err := subnetRes.Find(ctx, c, args[0])
-		if err != nil {
-			return err
-		}
-		attrs, err := s.attrs(cmd, sub)
-		if err != nil {
-			return err
-		}
-		if sub, err = updateIfAny(ctx, c, subnetRes, sub, attrs); err != nil {
-			return err
-		}
-		return s.tags.applySet(ctx, c, subnetRes, sub)
+	cmd := a.setCmd("SUBNET", "Change a subnet (pools and DNS servers given are added)", subnetRes, &s.tags, func(_ context.Context, _ *gophercloud.ServiceClient, cmd *cobra.Command, cur object) (map[string]any, error) {
+		return s.attrs(cmd, cur)
 	})
 	s.add(cmd, true)
 	return cmd
@@ -222,10 +211,11 @@ func (a *app) subnetUnset() *cobra.Command {
 	var (
 		pools, dns []string
 		gateway    bool
-		tags       tagFlags
+		rmPools    []map[string]any
 	)
-	cmd := a.command("unset [flags] SUBNET", "Remove allocation pools, DNS servers, the gateway or tags from a subnet", exactArgs(1, "SUBNET"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		var rmPools []map[string]any
+	// Read before the first request, so a mistake sends nothing.
+	parsePools := func() error {
+		rmPools = nil
 		for _, spec := range pools {
 			p, err := parsePool(spec)
 			if err != nil {
@@ -233,10 +223,9 @@ func (a *app) subnetUnset() *cobra.Command {
 			}
 			rmPools = append(rmPools, p)
 		}
-		sub, err := subnetRes.Find(ctx, c, args[0])
-		if err != nil {
-			return err
-		}
+		return nil
+	}
+	cmd := a.unsetCmd("SUBNET", "Remove allocation pools, DNS servers, the gateway or tags from a subnet", subnetRes, parsePools, func(_ context.Context, _ *gophercloud.ServiceClient, _ *cobra.Command, sub object) (map[string]any, error) {
 		attrs := map[string]any{}
 		if len(rmPools) > 0 {
 			cur := slices.Clone(anyList(sub["allocation_pools"]))
@@ -246,7 +235,7 @@ func (a *app) subnetUnset() *cobra.Command {
 					return m["start"] == p["start"] && m["end"] == p["end"]
 				})
 				if i < 0 {
-					return notFoundf("Subnet does not contain allocation pool start=%s,end=%s", p["start"], p["end"])
+					return nil, notFoundf("Subnet does not contain allocation pool start=%s,end=%s", p["start"], p["end"])
 				}
 				cur = slices.Delete(cur, i, i+1)
 			}
@@ -257,7 +246,7 @@ func (a *app) subnetUnset() *cobra.Command {
 			for _, d := range dns {
 				i := slices.Index(cur, d)
 				if i < 0 {
-					return notFoundf("Subnet does not contain DNS server %s", d)
+					return nil, notFoundf("Subnet does not contain DNS server %s", d)
 				}
 				cur = slices.Delete(cur, i, i+1)
 			}
@@ -269,15 +258,11 @@ func (a *app) subnetUnset() *cobra.Command {
 		if gateway {
 			attrs["gateway_ip"] = nil
 		}
-		if sub, err = updateIfAny(ctx, c, subnetRes, sub, attrs); err != nil {
-			return err
-		}
-		return tags.applyUnset(ctx, c, subnetRes, sub)
+		return attrs, nil
 	})
 	f := cmd.Flags()
 	f.StringArrayVar(&pools, "allocation-pool", nil, "allocation pool to remove: start=IP,end=IP (repeatable)")
 	f.StringArrayVar(&dns, "dns-nameserver", nil, "DNS server to remove (repeatable)")
 	f.BoolVar(&gateway, "gateway", false, "remove the gateway")
-	tags.addUnset(cmd)
 	return cmd
 }

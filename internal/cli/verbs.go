@@ -88,14 +88,53 @@ func showFields(r *resource) func(cmd *cobra.Command, o output.Options, obj obje
 	}
 }
 
-// tagUnsetCmd is `X unset [--tag T]... [--all-tag] ARG` for a kind whose
-// only removable attributes are its tags.
-func (a *app) tagUnsetCmd(arg, short string, r *resource) *cobra.Command {
-	var tags tagFlags
-	cmd := a.command("unset [flags] "+arg, short, exactArgs(1, arg), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
+// attrsOf computes a set or unset verb's request body from its flags and
+// the resource as it is.
+type attrsOf func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, cur object) (map[string]any, error)
+
+// setCmd is `X set [flags] ARG`: the attributes, then the tags added; the
+// caller registers the flags.
+func (a *app) setCmd(arg, short string, r *resource, tags *tagFlags, attrs attrsOf) *cobra.Command {
+	return a.command("set [flags] "+arg, short, exactArgs(1, arg), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
 		obj, err := r.Find(ctx, c, args[0])
 		if err != nil {
 			return err
+		}
+		body, err := attrs(ctx, c, cmd, obj)
+		if err != nil {
+			return err
+		}
+		if obj, err = updateIfAny(ctx, c, r, obj, body); err != nil {
+			return err
+		}
+		return tags.applySet(ctx, c, r, obj)
+	})
+}
+
+// unsetCmd is `X unset [flags] ARG` with --tag/--all-tag: check finds the
+// flags' own mistakes before any request, remaining computes the
+// attributes without what the flags name; nil for a kind with only tags to
+// remove. The caller registers the other flags.
+func (a *app) unsetCmd(arg, short string, r *resource, check func() error, remaining attrsOf) *cobra.Command {
+	var tags tagFlags
+	cmd := a.command("unset [flags] "+arg, short, exactArgs(1, arg), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
+		if check != nil {
+			if err := check(); err != nil {
+				return err
+			}
+		}
+		obj, err := r.Find(ctx, c, args[0])
+		if err != nil {
+			return err
+		}
+		if remaining != nil {
+			body, err := remaining(ctx, c, cmd, obj)
+			if err != nil {
+				return err
+			}
+			if obj, err = updateIfAny(ctx, c, r, obj, body); err != nil {
+				return err
+			}
 		}
 		return tags.applyUnset(ctx, c, r, obj)
 	})
