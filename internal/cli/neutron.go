@@ -109,8 +109,12 @@ func (a *app) nDelete(use string, r *resource) *cobra.Command {
 	})
 }
 
-// nCreated prints what the neutron CLI prints after a create.
-func nCreated(cmd *cobra.Command, o output.Options, r *resource, obj object) error {
+// nCreate creates the resource and prints it as the neutron CLI does.
+func nCreate(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, o output.Options, r *resource, attrs map[string]any) error {
+	obj, err := r.Create(ctx, c, attrs)
+	if err != nil {
+		return err
+	}
 	if o.Format == "table" || o.Format == "" {
 		fmt.Fprintf(cmd.OutOrStdout(), "Created a new %s:\n", r.key)
 	}
@@ -190,11 +194,7 @@ func (a *app) nNetCreate() *cobra.Command {
 		if proj != "" {
 			attrs["project_id"] = proj
 		}
-		n, err := networkRes.Create(ctx, c, attrs)
-		if err != nil {
-			return err
-		}
-		return nCreated(cmd, o, networkRes, n)
+		return nCreate(ctx, c, cmd, o, networkRes, attrs)
 	})
 	f := cmd.Flags()
 	f.BoolVar(&shared, "shared", false, "share with every project")
@@ -287,16 +287,10 @@ func (a *app) nSubnetCreate() *cobra.Command {
 		if len(dns) > 0 {
 			attrs["dns_nameservers"] = dns
 		}
-		netID, err := networkRes.FindID(ctx, c, args[0])
-		if err != nil {
+		if err := setIDOf(ctx, c, attrs, "network_id", networkRes, args[0]); err != nil {
 			return err
 		}
-		attrs["network_id"] = netID
-		s, err := subnetRes.Create(ctx, c, attrs)
-		if err != nil {
-			return err
-		}
-		return nCreated(cmd, o, subnetRes, s)
+		return nCreate(ctx, c, cmd, o, subnetRes, attrs)
 	})
 	f := cmd.Flags()
 	f.StringVar(&name, "name", "", "name")
@@ -444,16 +438,10 @@ func (a *app) nPortCreate() *cobra.Command {
 		if proj != "" {
 			attrs["project_id"] = proj
 		}
-		netID, err := networkRes.FindID(ctx, c, positional[0])
-		if err != nil {
+		if err := setIDOf(ctx, c, attrs, "network_id", networkRes, positional[0]); err != nil {
 			return err
 		}
-		attrs["network_id"] = netID
-		port, err := portRes.Create(ctx, c, attrs)
-		if err != nil {
-			return err
-		}
-		return nCreated(cmd, o, portRes, port)
+		return nCreate(ctx, c, cmd, o, portRes, attrs)
 	})
 	p.add(cmd)
 	cmd.Flags().StringVar(&p.mac, "mac-address", "", "MAC address")
@@ -491,11 +479,7 @@ func (a *app) nGroupCreate() *cobra.Command {
 		if proj != "" {
 			attrs["project_id"] = proj
 		}
-		g, err := groupRes.Create(ctx, c, attrs)
-		if err != nil {
-			return err
-		}
-		return nCreated(cmd, o, groupRes, g)
+		return nCreate(ctx, c, cmd, o, groupRes, attrs)
 	})
 	cmd.Flags().StringVar(&description, "description", "", "description")
 	cmd.Flags().StringVar(&proj, "tenant-id", "", "owning project (admin only)")
@@ -558,11 +542,7 @@ func (a *app) nRuleCreate() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		r, err := ruleRes.Create(ctx, c, attrs)
-		if err != nil {
-			return err
-		}
-		return nCreated(cmd, o, ruleRes, r)
+		return nCreate(ctx, c, cmd, o, ruleRes, attrs)
 	})
 	f := cmd.Flags()
 	f.StringVar(&direction, "direction", "ingress", "ingress or egress")

@@ -242,11 +242,9 @@ func (a *app) portCreate() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		netID, err := networkRes.FindID(ctx, c, network)
-		if err != nil {
+		if err := setIDOf(ctx, c, attrs, "network_id", networkRes, network); err != nil {
 			return err
 		}
-		attrs["network_id"] = netID
 		attrs["name"] = args[0]
 		if p.project != "" {
 			attrs["project_id"] = p.project

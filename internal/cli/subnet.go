@@ -162,11 +162,9 @@ func (a *app) subnetCreate() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		netID, err := networkRes.FindID(ctx, c, network)
-		if err != nil {
+		if err := setIDOf(ctx, c, attrs, "network_id", networkRes, network); err != nil {
 			return err
 		}
-		attrs["network_id"] = netID
 		attrs["name"] = args[0]
 		attrs["cidr"] = cidr
 		attrs["ip_version"] = ipVersion

@@ -172,6 +172,17 @@ func updateIfAny(ctx context.Context, c *gophercloud.ServiceClient, r *resource,
 	return r.Update(ctx, c, str(obj["id"]), attrs)
 }
 
+// setIDOf puts under key the ID of the resource of kind r that nameOrID
+// names (a create's network_id).
+func setIDOf(ctx context.Context, c *gophercloud.ServiceClient, attrs map[string]any, key string, r *resource, nameOrID string) error {
+	id, err := r.FindID(ctx, c, nameOrID)
+	if err != nil {
+		return err
+	}
+	attrs[key] = id
+	return nil
+}
+
 // setChanged copies the string flags the command line gave into attrs,
 // each under its API key.
 func setChanged(cmd *cobra.Command, attrs map[string]any, keyOfFlag map[string]string) {
