@@ -52,11 +52,7 @@ func (a *app) agCreate() *cobra.Command {
 		if project != "" {
 			attrs["project_id"] = project
 		}
-		g, err := addressGroupRes.Create(ctx, c, attrs)
-		if err != nil {
-			return err
-		}
-		return showObject(cmd.OutOrStdout(), o, addressGroupRes, g)
+		return createAndShow(ctx, c, cmd, o, addressGroupRes, attrs, tagFlags{})
 	})
 	cmd.Flags().StringArrayVar(&addrs, "address", nil, "IP address or CIDR (repeatable)")
 	cmd.Flags().StringVar(&description, "description", "", "description")

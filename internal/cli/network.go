@@ -87,11 +87,7 @@ func (a *app) networkCreate() *cobra.Command {
 		if project != "" {
 			attrs["project_id"] = project
 		}
-		net, err := createTagged(ctx, c, networkRes, attrs, n.tags)
-		if err != nil {
-			return err
-		}
-		return showObject(cmd.OutOrStdout(), o, networkRes, net)
+		return createAndShow(ctx, c, cmd, o, networkRes, attrs, n.tags)
 	})
 	n.add(cmd, false)
 	cmd.Flags().StringVar(&project, "project", "", "owning project (ID; admin only)")

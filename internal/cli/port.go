@@ -249,11 +249,7 @@ func (a *app) portCreate() *cobra.Command {
 		if p.project != "" {
 			attrs["project_id"] = p.project
 		}
-		port, err := createTagged(ctx, c, portRes, attrs, p.tags)
-		if err != nil {
-			return err
-		}
-		return showObject(cmd.OutOrStdout(), o, portRes, port)
+		return createAndShow(ctx, c, cmd, o, portRes, attrs, p.tags)
 	})
 	p.add(cmd, false)
 	cmd.Flags().StringVar(&network, "network", "", "network (name or ID)")

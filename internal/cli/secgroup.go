@@ -48,11 +48,7 @@ func (a *app) groupCreate() *cobra.Command {
 			attrs["project_id"] = project
 		}
 		stateful.set(attrs, "stateful")
-		g, err := createTagged(ctx, c, groupRes, attrs, tags)
-		if err != nil {
-			return err
-		}
-		return showObject(cmd.OutOrStdout(), o, groupRes, g)
+		return createAndShow(ctx, c, cmd, o, groupRes, attrs, tags)
 	})
 	cmd.Flags().StringVar(&description, "description", "", "description")
 	cmd.Flags().StringVar(&project, "project", "", "owning project (ID; admin only)")
@@ -344,11 +340,7 @@ func (a *app) ruleCreate() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		r, err := ruleRes.Create(ctx, c, attrs)
-		if err != nil {
-			return err
-		}
-		return showObject(cmd.OutOrStdout(), o, ruleRes, r)
+		return createAndShow(ctx, c, cmd, o, ruleRes, attrs, tagFlags{})
 	})
 	f := cmd.Flags()
 	f.StringVar(&protocol, "protocol", "", "IP protocol: tcp, udp, icmp, vrrp, 112, any, ... (default any)")

@@ -177,11 +177,7 @@ func (a *app) subnetCreate() *cobra.Command {
 		if addressMode != "" {
 			attrs["ipv6_address_mode"] = addressMode
 		}
-		sub, err := createTagged(ctx, c, subnetRes, attrs, s.tags)
-		if err != nil {
-			return err
-		}
-		return showObject(cmd.OutOrStdout(), o, subnetRes, sub)
+		return createAndShow(ctx, c, cmd, o, subnetRes, attrs, s.tags)
 	})
 	s.add(cmd, false)
 	f := cmd.Flags()

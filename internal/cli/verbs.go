@@ -96,15 +96,8 @@ type attrsOf func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.
 // caller registers the flags.
 func (a *app) setCmd(arg, short string, r *resource, tags *tagFlags, attrs attrsOf) *cobra.Command {
 	return a.command("set [flags] "+arg, short, exactArgs(1, arg), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		obj, err := r.Find(ctx, c, args[0])
+		obj, err := findAndUpdate(ctx, c, cmd, r, args[0], attrs)
 		if err != nil {
-			return err
-		}
-		body, err := attrs(ctx, c, cmd, obj)
-		if err != nil {
-			return err
-		}
-		if obj, err = updateIfAny(ctx, c, r, obj, body); err != nil {
 			return err
 		}
 		return tags.applySet(ctx, c, r, obj)
@@ -123,18 +116,9 @@ func (a *app) unsetCmd(arg, short string, r *resource, check func() error, remai
 				return err
 			}
 		}
-		obj, err := r.Find(ctx, c, args[0])
+		obj, err := findAndUpdate(ctx, c, cmd, r, args[0], remaining)
 		if err != nil {
 			return err
-		}
-		if remaining != nil {
-			body, err := remaining(ctx, c, cmd, obj)
-			if err != nil {
-				return err
-			}
-			if obj, err = updateIfAny(ctx, c, r, obj, body); err != nil {
-				return err
-			}
 		}
 		return tags.applyUnset(ctx, c, r, obj)
 	})
@@ -150,17 +134,34 @@ func (a *app) deleteCmd(arg, short string, r *resource) *cobra.Command {
 	})
 }
 
-// createTagged creates the resource and then tags it (the API takes tags
-// only on a resource that exists), returning it as it then is.
-func createTagged(ctx context.Context, c *gophercloud.ServiceClient, r *resource, attrs map[string]any, tags tagFlags) (object, error) {
+// createAndShow creates the resource, tags it (the API takes tags only on
+// a resource that exists) and prints it as it then is.
+func createAndShow(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, o output.Options, r *resource, attrs map[string]any, tags tagFlags) error {
 	obj, err := r.Create(ctx, c, attrs)
+	if err != nil {
+		return err
+	}
+	if err := tags.applySet(ctx, c, r, obj); err != nil {
+		return err
+	}
+	if obj, err = reread(ctx, c, r, obj, len(tags.tags) > 0); err != nil {
+		return err
+	}
+	return showObject(cmd.OutOrStdout(), o, r, obj)
+}
+
+// findAndUpdate finds the resource nameOrID names and puts on it what
+// attrs computes (nothing when attrs is nil), returning it as it then is.
+func findAndUpdate(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, r *resource, nameOrID string, attrs attrsOf) (object, error) {
+	obj, err := r.Find(ctx, c, nameOrID)
+	if err != nil || attrs == nil {
+		return obj, err
+	}
+	body, err := attrs(ctx, c, cmd, obj)
 	if err != nil {
 		return nil, err
 	}
-	if err := tags.applySet(ctx, c, r, obj); err != nil {
-		return nil, err
-	}
-	return reread(ctx, c, r, obj, len(tags.tags) > 0)
+	return updateIfAny(ctx, c, r, obj, body)
 }
 
 // updateIfAny puts attrs on obj when there are any and returns the
@@ -181,6 +182,16 @@ func setIDOf(ctx context.Context, c *gophercloud.ServiceClient, attrs map[string
 	}
 	attrs[key] = id
 	return nil
+}
+
+// setNonEmpty puts each string value that is not empty into attrs under
+// its key.
+func setNonEmpty(attrs map[string]any, valueOfKey map[string]string) {
+	for k, v := range valueOfKey {
+		if v != "" {
+			attrs[k] = v
+		}
+	}
 }
 
 // setChanged copies the string flags the command line gave into attrs,
