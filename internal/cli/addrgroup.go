@@ -49,9 +49,7 @@ func (a *app) agCreate() *cobra.Command {
 		}
 		attrs := map[string]any{"name": args[0], "addresses": append([]string{}, addrs...)}
 		setChanged(cmd, attrs, map[string]string{"description": "description"})
-		if project != "" {
-			attrs["project_id"] = project
-		}
+		setNonEmpty(attrs, map[string]string{"project_id": project})
 		return createAndShow(ctx, c, cmd, o, addressGroupRes, attrs, tagFlags{})
 	})
 	cmd.Flags().StringArrayVar(&addrs, "address", nil, "IP address or CIDR (repeatable)")

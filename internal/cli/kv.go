@@ -39,6 +39,19 @@ func parseKV(flag, spec string, allowed ...string) (map[string]string, error) {
 	return out, nil
 }
 
+// parseAll parses every spec, stopping at the first mistake.
+func parseAll[T any](specs []string, parse func(spec string) (T, error)) ([]T, error) {
+	var out []T
+	for _, spec := range specs {
+		v, err := parse(spec)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
 // pair is one allowed address pair as the API holds it.
 type pair struct {
 	IP  string

@@ -84,9 +84,7 @@ func (a *app) networkCreate() *cobra.Command {
 	cmd := a.printingCommand("create [flags] NAME", "Create a network", exactArgs(1, "NAME"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string, o output.Options) error {
 		attrs := n.attrs(cmd)
 		attrs["name"] = args[0]
-		if project != "" {
-			attrs["project_id"] = project
-		}
+		setNonEmpty(attrs, map[string]string{"project_id": project})
 		return createAndShow(ctx, c, cmd, o, networkRes, attrs, n.tags)
 	})
 	n.add(cmd, false)

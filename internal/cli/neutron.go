@@ -188,12 +188,7 @@ func (a *app) nNetCreate() *cobra.Command {
 		} else if ok {
 			attrs["port_security_enabled"] = v
 		}
-		if description != "" {
-			attrs["description"] = description
-		}
-		if proj != "" {
-			attrs["project_id"] = proj
-		}
+		setNonEmpty(attrs, map[string]string{"description": description, "project_id": proj})
 		return nCreate(ctx, c, cmd, o, networkRes, attrs)
 	})
 	f := cmd.Flags()
@@ -247,15 +242,7 @@ func (a *app) nSubnetCreate() *cobra.Command {
 			return usagef("--ip-version must be 4 or 6")
 		}
 		attrs := map[string]any{"cidr": args[1], "ip_version": ipVersion}
-		if name != "" {
-			attrs["name"] = name
-		}
-		if description != "" {
-			attrs["description"] = description
-		}
-		if proj != "" {
-			attrs["project_id"] = proj
-		}
+		setNonEmpty(attrs, map[string]string{"name": name, "description": description, "project_id": proj})
 		switch {
 		case noGateway && gateway != "":
 			return usagef("--gateway and --no-gateway exclude each other")
@@ -274,13 +261,9 @@ func (a *app) nSubnetCreate() *cobra.Command {
 			attrs["enable_dhcp"] = enableDHCP
 		}
 		if len(pools) > 0 {
-			var ps []any
-			for _, spec := range pools {
-				p, err := parsePool(spec)
-				if err != nil {
-					return err
-				}
-				ps = append(ps, p)
+			ps, err := parseAll(pools, parsePool)
+			if err != nil {
+				return err
 			}
 			attrs["allocation_pools"] = ps
 		}
@@ -435,9 +418,7 @@ func (a *app) nPortCreate() *cobra.Command {
 		if adminDown {
 			attrs["admin_state_up"] = false
 		}
-		if proj != "" {
-			attrs["project_id"] = proj
-		}
+		setNonEmpty(attrs, map[string]string{"project_id": proj})
 		if err := setIDOf(ctx, c, attrs, "network_id", networkRes, positional[0]); err != nil {
 			return err
 		}
@@ -473,12 +454,7 @@ func (a *app) nGroupCreate() *cobra.Command {
 	var description, proj string
 	cmd := a.printingCommand("security-group-create NAME", "Create a security group (neutron CLI spelling)", exactArgs(1, "NAME"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string, o output.Options) error {
 		attrs := map[string]any{"name": args[0]}
-		if description != "" {
-			attrs["description"] = description
-		}
-		if proj != "" {
-			attrs["project_id"] = proj
-		}
+		setNonEmpty(attrs, map[string]string{"description": description, "project_id": proj})
 		return nCreate(ctx, c, cmd, o, groupRes, attrs)
 	})
 	cmd.Flags().StringVar(&description, "description", "", "description")

@@ -246,9 +246,7 @@ func (a *app) portCreate() *cobra.Command {
 			return err
 		}
 		attrs["name"] = args[0]
-		if p.project != "" {
-			attrs["project_id"] = p.project
-		}
+		setNonEmpty(attrs, map[string]string{"project_id": p.project})
 		return createAndShow(ctx, c, cmd, o, portRes, attrs, p.tags)
 	})
 	p.add(cmd, false)
@@ -274,16 +272,9 @@ func (a *app) portUnset() *cobra.Command {
 		rmPairs                 []pair
 	)
 	// Read before the first request, so a mistake sends nothing.
-	parsePairs := func() error {
-		rmPairs = nil
-		for _, spec := range pairs {
-			pr, err := parsePair("allowed-address", spec)
-			if err != nil {
-				return err
-			}
-			rmPairs = append(rmPairs, pr)
-		}
-		return nil
+	parsePairs := func() (err error) {
+		rmPairs, err = parseAll(pairs, func(spec string) (pair, error) { return parsePair("allowed-address", spec) })
+		return err
 	}
 	cmd := a.unsetCmd("PORT", "Remove fixed IPs, security groups, allowed address pairs, the binding host or tags from a port", portRes, parsePairs,
 		func(ctx context.Context, c *gophercloud.ServiceClient, _ *cobra.Command, port object) (map[string]any, error) {

@@ -44,9 +44,7 @@ func (a *app) groupCreate() *cobra.Command {
 	cmd := a.printingCommand("create [flags] NAME", "Create a security group", exactArgs(1, "NAME"), func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string, o output.Options) error {
 		attrs := map[string]any{"name": args[0]}
 		setChanged(cmd, attrs, map[string]string{"description": "description"})
-		if project != "" {
-			attrs["project_id"] = project
-		}
+		setNonEmpty(attrs, map[string]string{"project_id": project})
 		stateful.set(attrs, "stateful")
 		return createAndShow(ctx, c, cmd, o, groupRes, attrs, tags)
 	})

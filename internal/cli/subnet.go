@@ -168,15 +168,7 @@ func (a *app) subnetCreate() *cobra.Command {
 		attrs["name"] = args[0]
 		attrs["cidr"] = cidr
 		attrs["ip_version"] = ipVersion
-		if project != "" {
-			attrs["project_id"] = project
-		}
-		if raMode != "" {
-			attrs["ipv6_ra_mode"] = raMode
-		}
-		if addressMode != "" {
-			attrs["ipv6_address_mode"] = addressMode
-		}
+		setNonEmpty(attrs, map[string]string{"project_id": project, "ipv6_ra_mode": raMode, "ipv6_address_mode": addressMode})
 		return createAndShow(ctx, c, cmd, o, subnetRes, attrs, s.tags)
 	})
 	s.add(cmd, false)
@@ -208,16 +200,9 @@ func (a *app) subnetUnset() *cobra.Command {
 		rmPools    []map[string]any
 	)
 	// Read before the first request, so a mistake sends nothing.
-	parsePools := func() error {
-		rmPools = nil
-		for _, spec := range pools {
-			p, err := parsePool(spec)
-			if err != nil {
-				return err
-			}
-			rmPools = append(rmPools, p)
-		}
-		return nil
+	parsePools := func() (err error) {
+		rmPools, err = parseAll(pools, parsePool)
+		return err
 	}
 	cmd := a.unsetCmd("SUBNET", "Remove allocation pools, DNS servers, the gateway or tags from a subnet", subnetRes, parsePools, func(_ context.Context, _ *gophercloud.ServiceClient, _ *cobra.Command, sub object) (map[string]any, error) {
 		attrs := map[string]any{}
