@@ -136,6 +136,17 @@ func appendUnique(list []string, add ...string) []string {
 	return list
 }
 
+// withoutFirst is a copy of list less its first element that match
+// accepts; found is false, and list returned as is, when none does. Every
+// removal leaves a non-nil list, so the body holds [] and not null.
+func withoutFirst[T any](list []T, match func(T) bool) (_ []T, found bool) {
+	i := slices.IndexFunc(list, match)
+	if i < 0 {
+		return list, false
+	}
+	return slices.Delete(slices.Clone(list), i, i+1), true
+}
+
 func strList(v any) []string {
 	var out []string
 	if l, ok := v.([]any); ok {

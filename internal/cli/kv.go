@@ -58,6 +58,13 @@ type pair struct {
 	MAC string
 }
 
+// matches reports whether e, an entry of a port's allowed_address_pairs,
+// is p (a pair without MAC matches on its address alone).
+func (p pair) matches(e any) bool {
+	m, _ := e.(map[string]any)
+	return str(m["ip_address"]) == p.IP && (p.MAC == "" || str(m["mac_address"]) == p.MAC)
+}
+
 func (p pair) body() map[string]any {
 	m := map[string]any{"ip_address": p.IP}
 	if p.MAC != "" {

@@ -164,20 +164,9 @@ func (a *app) portAttrs(ctx context.Context, c *gophercloud.ServiceClient, cmd *
 	return attrs, nil
 }
 
-// containsPair reports whether pairs holds p (a pair without MAC matches on
-// its address alone).
+// containsPair reports whether pairs holds p.
 func containsPair(pairs []any, p pair) bool {
-	return pairIndex(pairs, p) >= 0
-}
-
-func pairIndex(pairs []any, p pair) int {
-	for i, e := range pairs {
-		m, _ := e.(map[string]any)
-		if str(m["ip_address"]) == p.IP && (p.MAC == "" || str(m["mac_address"]) == p.MAC) {
-			return i
-		}
-	}
-	return -1
+	return slices.ContainsFunc(pairs, p.matches)
 }
 
 // appendFixedIPs appends the fixed_ips entries that --fixed-ip specs name.
@@ -286,14 +275,13 @@ func (a *app) portUnset() *cobra.Command {
 					if err != nil {
 						return nil, err
 					}
-					i := slices.IndexFunc(cur, func(e any) bool {
+					var found bool
+					if cur, found = withoutFirst(cur, func(e any) bool {
 						m, _ := e.(map[string]any)
 						return (fip["ip_address"] == nil || m["ip_address"] == fip["ip_address"]) && (fip["subnet_id"] == nil || m["subnet_id"] == fip["subnet_id"])
-					})
-					if i < 0 {
+					}); !found {
 						return nil, notFoundf("Port does not contain fixed-ip %s", spec)
 					}
-					cur = slices.Delete(slices.Clone(cur), i, i+1)
 				}
 				attrs["fixed_ips"] = cur
 			}
@@ -304,25 +292,20 @@ func (a *app) portUnset() *cobra.Command {
 					if err != nil {
 						return nil, err
 					}
-					i := slices.Index(cur, id)
-					if i < 0 {
+					var found bool
+					if cur, found = withoutFirst(cur, func(e string) bool { return e == id }); !found {
 						return nil, notFoundf("Port does not contain security group %s", g)
 					}
-					cur = slices.Delete(cur, i, i+1)
-				}
-				if cur == nil {
-					cur = []string{}
 				}
 				attrs["security_groups"] = cur
 			}
 			if len(rmPairs) > 0 {
-				cur := slices.Clone(anyList(port["allowed_address_pairs"]))
+				cur := anyList(port["allowed_address_pairs"])
 				for _, pr := range rmPairs {
-					i := pairIndex(cur, pr)
-					if i < 0 {
+					var found bool
+					if cur, found = withoutFirst(cur, pr.matches); !found {
 						return nil, notFoundf("Port does not contain allowed-address-pair %s", pairText(pr))
 					}
-					cur = slices.Delete(cur, i, i+1)
 				}
 				attrs["allowed_address_pairs"] = cur
 			}

@@ -207,30 +207,25 @@ func (a *app) subnetUnset() *cobra.Command {
 	cmd := a.unsetCmd("SUBNET", "Remove allocation pools, DNS servers, the gateway or tags from a subnet", subnetRes, parsePools, func(_ context.Context, _ *gophercloud.ServiceClient, _ *cobra.Command, sub object) (map[string]any, error) {
 		attrs := map[string]any{}
 		if len(rmPools) > 0 {
-			cur := slices.Clone(anyList(sub["allocation_pools"]))
+			cur := anyList(sub["allocation_pools"])
 			for _, p := range rmPools {
-				i := slices.IndexFunc(cur, func(e any) bool {
+				var found bool
+				if cur, found = withoutFirst(cur, func(e any) bool {
 					m, _ := e.(map[string]any)
 					return m["start"] == p["start"] && m["end"] == p["end"]
-				})
-				if i < 0 {
+				}); !found {
 					return nil, notFoundf("Subnet does not contain allocation pool start=%s,end=%s", p["start"], p["end"])
 				}
-				cur = slices.Delete(cur, i, i+1)
 			}
 			attrs["allocation_pools"] = cur
 		}
 		if len(dns) > 0 {
 			cur := strList(sub["dns_nameservers"])
 			for _, d := range dns {
-				i := slices.Index(cur, d)
-				if i < 0 {
+				var found bool
+				if cur, found = withoutFirst(cur, func(e string) bool { return e == d }); !found {
 					return nil, notFoundf("Subnet does not contain DNS server %s", d)
 				}
-				cur = slices.Delete(cur, i, i+1)
-			}
-			if cur == nil {
-				cur = []string{}
 			}
 			attrs["dns_nameservers"] = cur
 		}
