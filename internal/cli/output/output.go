@@ -49,8 +49,12 @@ func (o Options) Validate() error {
 }
 
 // pick returns the indexes of the selected columns (all without -c). Names
-// match case-insensitively; an unknown name is an error naming the known ones.
+// match case-insensitively; an unknown name is an error naming the known
+// ones, as is an unknown format.
 func (o Options) pick(columns []string) ([]int, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
 	if len(o.Columns) == 0 {
 		idx := make([]int, len(columns))
 		for i := range idx {
@@ -81,9 +85,6 @@ func (o Options) pick(columns []string) ([]int, error) {
 // PrintList prints rows under columns (each row holds one value per column,
 // as decoded from JSON or plain Go scalars).
 func (o Options) PrintList(w io.Writer, columns []string, rows [][]any) error {
-	if err := o.Validate(); err != nil {
-		return err
-	}
 	idx, err := o.pick(columns)
 	if err != nil {
 		return err
@@ -134,9 +135,6 @@ func (o Options) PrintList(w io.Writer, columns []string, rows [][]any) error {
 // table is openstack's Field/Value table; json and yaml keep the values'
 // structure.
 func (o Options) PrintObject(w io.Writer, fields []string, values []any) error {
-	if err := o.Validate(); err != nil {
-		return err
-	}
 	idx, err := o.pick(fields)
 	if err != nil {
 		return err
