@@ -7,8 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -168,11 +168,7 @@ func (o Options) PrintObject(w io.Writer, fields []string, values []any) error {
 // PrintMap prints a decoded JSON object with its keys sorted, as
 // `openstack ... show` does.
 func (o Options) PrintMap(w io.Writer, m map[string]any) error {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(m))
 	vals := make([]any, len(keys))
 	for i, k := range keys {
 		vals[i] = m[k]
@@ -231,11 +227,7 @@ func Text(v any) string {
 		}
 		return strings.Join(parts, ", ")
 	case map[string]any:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := slices.Sorted(maps.Keys(v))
 		parts := make([]string, len(keys))
 		for i, k := range keys {
 			parts[i] = k + "='" + Text(v[k]) + "'"
