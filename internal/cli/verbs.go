@@ -2,6 +2,9 @@ package cli
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"strings"
 
 	"github.com/bulwark-net/bulwark/internal/cli/output"
 	"github.com/gophercloud/gophercloud/v2"
@@ -41,23 +44,6 @@ func (f nameProjectFilter) query() query {
 	return q
 }
 
-// listAndPrint prints the resources of kind r that q selects under cols.
-func listAndPrint(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, o output.Options, r *resource, q query, cols []column) error {
-	objs, err := r.List(ctx, c, q)
-	if err != nil {
-		return err
-	}
-	return printList(cmd.OutOrStdout(), o, cols, objs)
-}
-
-// longOr is longCols with --long, else cols.
-func longOr(long bool, cols, longCols []column) []column {
-	if long {
-		return longCols
-	}
-	return cols
-}
-
 // listCmd is `X list [--name N] [--project P]` for a kind with no other
 // filters; what names them in the flags' help ("groups").
 func (a *app) listCmd(short, what string, r *resource, cols []column) *cobra.Command {
@@ -79,13 +65,6 @@ func (a *app) showCmd(use, arg, short string, r *resource, show func(cmd *cobra.
 		}
 		return show(cmd, o, obj)
 	})
-}
-
-// showFields prints obj with the openstack CLI's field names.
-func showFields(r *resource) func(cmd *cobra.Command, o output.Options, obj object) error {
-	return func(cmd *cobra.Command, o output.Options, obj object) error {
-		return showObject(cmd.OutOrStdout(), o, r, obj)
-	}
 }
 
 // attrsOf computes a set or unset verb's request body from its flags and
@@ -173,33 +152,31 @@ func updateIfAny(ctx context.Context, c *gophercloud.ServiceClient, r *resource,
 	return r.Update(ctx, c, str(obj["id"]), attrs)
 }
 
-// setIDOf puts under key the ID of the resource of kind r that nameOrID
-// names (a create's network_id).
-func setIDOf(ctx context.Context, c *gophercloud.ServiceClient, attrs map[string]any, key string, r *resource, nameOrID string) error {
-	id, err := r.FindID(ctx, c, nameOrID)
-	if err != nil {
-		return err
+// deleteAll deletes each named resource, going on after a failure as the
+// openstack CLI does, and fails if any failed.
+func deleteAll(ctx context.Context, c *gophercloud.ServiceClient, errw io.Writer, r *resource, names []string) error {
+	failed, code := 0, ExitOK
+	for _, n := range names {
+		id, err := r.FindID(ctx, c, n)
+		if err == nil {
+			err = r.Delete(ctx, c, id)
+		}
+		if err != nil {
+			failed++
+			if code == ExitOK || code == ExitCode(err) {
+				code = ExitCode(err)
+			} else {
+				code = ExitError
+			}
+			if len(names) > 1 {
+				fmt.Fprintf(errw, "Failed to delete %s with name or ID '%s': %v\n", strings.ToLower(r.kind), n, err)
+			} else {
+				return err
+			}
+		}
 	}
-	attrs[key] = id
+	if failed > 0 {
+		return &Error{Code: code, Err: fmt.Errorf("%d of %d %ss failed to delete.", failed, len(names), strings.ToLower(r.kind))}
+	}
 	return nil
-}
-
-// setNonEmpty puts each string value that is not empty into attrs under
-// its key.
-func setNonEmpty(attrs map[string]any, valueOfKey map[string]string) {
-	for k, v := range valueOfKey {
-		if v != "" {
-			attrs[k] = v
-		}
-	}
-}
-
-// setChanged copies the string flags the command line gave into attrs,
-// each under its API key.
-func setChanged(cmd *cobra.Command, attrs map[string]any, keyOfFlag map[string]string) {
-	for flag, key := range keyOfFlag {
-		if cmd.Flags().Changed(flag) {
-			attrs[key] = cmd.Flags().Lookup(flag).Value.String()
-		}
-	}
 }
