@@ -3,22 +3,24 @@
 // (firewall.Compile, pure), hands it to the applier (the only code that
 // touches the kernel), reports port status and heartbeats.
 //
-// The loop is deliberately simple and fail-closed: on start and on any
-// reported change it takes a fresh snapshot of the host's state, compiles
-// the whole ruleset and lets the applier write only the chains and sets
+// The loop is deliberately simple and fail-closed: on start, on a gap and
+// on any reported change it cannot patch in (see applyChanges) it takes a
+// fresh snapshot of the host's state; either way it compiles the whole
+// ruleset (memoized) and lets the applier write only the chains and sets
 // that differ. If the server is unreachable the last applied rules stay in
 // place and the agent retries with backoff.
 package agent
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -75,6 +77,9 @@ type Agent struct {
 	// compiler is kept across syncs: it reuses the chains of everything
 	// that did not change.
 	compiler firewall.Compiler
+	// snap is the state last applied; a change that only touches security
+	// groups' rules is applied by patching it (see applyGroupChanges).
+	snap *Snapshot
 }
 
 // New returns an Agent.
@@ -147,19 +152,30 @@ func (a *Agent) SyncOnce(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if err := a.applySnapshot(ctx, snap); err != nil {
+		return 0, err
+	}
+	return snap.Revision, nil
+}
+
+// applySnapshot makes the host enforce snap: compile, apply, link-layer
+// filter, end the connections that lost their allowance, port status.
+func (a *Agent) applySnapshot(ctx context.Context, snap *Snapshot) error {
 	zones, err := a.cfg.Applier.Zones(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("agent: read zones: %w", err)
+		return fmt.Errorf("agent: read zones: %w", err)
 	}
 	hs := snap.HostState(a.cfg.Host, zones, a.bridges(snap))
 	rs := a.compiler.Compile(hs)
 	before := writes(a.cfg.Applier)
 	if err := a.cfg.Applier.Apply(ctx, rs); err != nil {
-		return 0, fmt.Errorf("agent: apply: %w", err)
+		a.snap = nil
+		return fmt.Errorf("agent: apply: %w", err)
 	}
+	a.snap = snap
 	if a.cfg.BridgeFilter != nil {
 		if err := a.cfg.BridgeFilter.Sync(ctx, bridgefilter.Build(hs)); err != nil {
-			return 0, fmt.Errorf("agent: %w", err)
+			return fmt.Errorf("agent: %w", err)
 		}
 	}
 	if a.cfg.Pruner != nil && (before < 0 || writes(a.cfg.Applier) != before) {
@@ -173,7 +189,7 @@ func (a *Agent) SyncOnce(ctx context.Context) (int64, error) {
 		}
 	}
 	a.reportStatus(ctx, snap)
-	return snap.Revision, nil
+	return nil
 }
 
 // bridges finds, per network, the bridge its local tap devices are
@@ -226,21 +242,120 @@ func (a *Agent) heartbeat(ctx context.Context) error {
 }
 
 type watchAnswer struct {
-	Revision int64             `json:"revision"`
-	Resync   bool              `json:"resync"`
-	Changes  []json.RawMessage `json:"changes"`
+	Revision int64           `json:"revision"`
+	Resync   bool            `json:"resync"`
+	Changes  []watchedChange `json:"changes"`
 }
 
-// watch long-polls for changes after since; it reports whether a sync is
-// due and the revision the server has seen.
-func (a *Agent) watch(ctx context.Context, since int64) (bool, int64, error) {
+// watchedChange is one change-log entry that concerns the host.
+type watchedChange struct {
+	Resource string `json:"resource"`
+	ID       string `json:"id"`
+	Op       string `json:"op"`
+}
+
+// watch long-polls for changes after since.
+func (a *Agent) watch(ctx context.Context, since int64) (*watchAnswer, error) {
 	u := fmt.Sprintf("%s?host=%s&since=%d&timeout=%d", a.url("watch"), url.QueryEscape(a.cfg.Host), since, int(a.cfg.WatchWait/time.Second))
 	var ans watchAnswer
 	_, err := a.cfg.Client.Get(ctx, u, &ans, &gophercloud.RequestOpts{OkCodes: []int{200}})
 	if err != nil {
-		return false, since, err
+		return nil, err
 	}
-	return ans.Resync || len(ans.Changes) > 0, ans.Revision, nil
+	return &ans, nil
+}
+
+// applyChanges applies a batch of changes without a host snapshot when
+// every change is one of:
+//   - a security group this host enforces was updated (a rule added or
+//     removed bumps its group's revision, so the group is in the batch):
+//     the group alone is read and patched into the last snapshot, so a rule
+//     change in a group used on every host costs each agent one small read
+//     instead of a re-read of its whole host (what bounds a fan-out to
+//     thousands of agents);
+//   - a port of this host was updated in nothing the firewall reads (its
+//     status, name, ...: the agent's own status reports are such changes).
+//
+// It reports false when the batch needs a full snapshot instead: any other
+// change, a group or port the snapshot lacks, a port whose addresses,
+// groups or binding changed (remote-group members would be stale), or a
+// rule naming a remote group or address group whose members the snapshot
+// lacks.
+func (a *Agent) applyChanges(ctx context.Context, changes []watchedChange) (bool, error) {
+	if a.snap == nil {
+		return false, nil
+	}
+	next := *a.snap
+	next.SecurityGroups = slices.Clone(a.snap.SecurityGroups)
+	next.Ports = slices.Clone(a.snap.Ports)
+	addrGroups := map[string]bool{}
+	for _, ag := range a.snap.AddressGroups {
+		addrGroups[ag.ID] = true
+	}
+	done := map[string]bool{}
+	for _, c := range changes {
+		if done[c.Resource+"/"+c.ID] {
+			continue
+		}
+		done[c.Resource+"/"+c.ID] = true
+		switch {
+		case c.Resource == "security_group_rule":
+			// covered by its group's update in the same batch
+		case c.Resource == "security_group" && c.Op == "update":
+			i := slices.IndexFunc(next.SecurityGroups, func(g model.SecurityGroup) bool { return g.ID == c.ID })
+			if i < 0 {
+				return false, nil
+			}
+			var body struct {
+				Group model.SecurityGroup `json:"security_group"`
+			}
+			if _, err := a.cfg.Client.Get(ctx, a.cfg.Client.ServiceURL("security-groups", c.ID), &body, nil); err != nil {
+				return false, fmt.Errorf("agent: read security group %s: %w", c.ID, err)
+			}
+			for _, r := range body.Group.SecurityGroupRules {
+				if r.RemoteGroupID != nil && *r.RemoteGroupID != "" {
+					if _, ok := a.snap.RemoteGroups[*r.RemoteGroupID]; !ok {
+						return false, nil // members not in the snapshot
+					}
+				}
+				if r.RemoteAddressGroupID != nil && *r.RemoteAddressGroupID != "" && !addrGroups[*r.RemoteAddressGroupID] {
+					return false, nil
+				}
+			}
+			next.SecurityGroups[i] = body.Group
+		case c.Resource == "port" && c.Op == "update":
+			i := slices.IndexFunc(next.Ports, func(p model.Port) bool { return p.ID == c.ID })
+			if i < 0 {
+				return false, nil
+			}
+			var body struct {
+				Port model.Port `json:"port"`
+			}
+			if _, err := a.cfg.Client.Get(ctx, a.cfg.Client.ServiceURL("ports", c.ID), &body, nil); err != nil {
+				return false, fmt.Errorf("agent: read port %s: %w", c.ID, err)
+			}
+			if !sameFirewallInputs(next.Ports[i], body.Port) {
+				return false, nil
+			}
+			next.Ports[i] = body.Port
+		default:
+			return false, nil
+		}
+	}
+	return true, a.applySnapshot(ctx, &next)
+}
+
+// sameFirewallInputs reports whether two versions of a port differ only in
+// attributes the firewall does not read.
+func sameFirewallInputs(a, b model.Port) bool {
+	strip := func(p model.Port) model.Port {
+		p.Name, p.Status, p.Description, p.Tags = "", "", "", nil
+		p.CreatedAt, p.UpdatedAt, p.RevisionNumber = "", "", 0
+		p.ExtraDHCPOpts, p.BindingProfile, p.BindingVIFDetails = nil, nil, nil
+		p.BindingVIFType, p.BindingVNICType, p.DeviceID = "", "", ""
+		return p
+	}
+	return reflect.DeepEqual(strip(a), strip(b))
 }
 
 // Run syncs, then follows the watch feed until ctx ends. Errors never
@@ -265,13 +380,21 @@ func (a *Agent) Run(ctx context.Context) error {
 				a.cfg.Log.Info("synced", "host", a.cfg.Host, "revision", rev)
 			}
 		} else {
-			var due bool
-			var rev int64
-			if due, rev, err = a.watch(ctx, a.revision); err == nil {
-				if due {
+			var ans *watchAnswer
+			if ans, err = a.watch(ctx, a.revision); err == nil {
+				switch {
+				case ans.Resync:
 					needSync = true
-				} else {
-					a.revision = rev
+				case len(ans.Changes) == 0:
+					a.revision = ans.Revision
+				default:
+					var patched bool
+					if patched, err = a.applyChanges(ctx, ans.Changes); patched && err == nil {
+						a.revision = ans.Revision
+						a.cfg.Log.Info("applied changes without a snapshot", "host", a.cfg.Host, "revision", ans.Revision)
+					} else {
+						needSync = true // a failed patch is retried as a full sync
+					}
 				}
 			}
 		}

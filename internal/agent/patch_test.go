@@ -1,0 +1,161 @@
+package agent_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bulwark-net/bulwark/internal/agent"
+	bwapi "github.com/bulwark-net/bulwark/internal/api"
+	"github.com/bulwark-net/bulwark/internal/firewall"
+	"github.com/bulwark-net/bulwark/internal/osclient"
+	"github.com/bulwark-net/bulwark/internal/service"
+	"github.com/bulwark-net/bulwark/internal/store/sqldb"
+)
+
+// recordingApplier keeps the last ruleset instead of touching a kernel.
+type recordingApplier struct {
+	mu   sync.Mutex
+	last *firewall.Ruleset
+}
+
+func (r *recordingApplier) Apply(_ context.Context, rs *firewall.Ruleset) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.last = rs
+	return nil
+}
+
+func (r *recordingApplier) Zones(context.Context) (map[string]uint16, error) {
+	return map[string]uint16{}, nil
+}
+
+// hasComment reports whether the last ruleset holds a rule with comment c.
+func (r *recordingApplier) hasComment(c string) bool {
+	return r.hasCommentPrefix(c, false)
+}
+
+// hasCommentPrefix: a rule whose comment is c, or starts with it (prefix).
+func (r *recordingApplier) hasCommentPrefix(c string, prefix bool) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.last == nil {
+		return false
+	}
+	for _, byTable := range r.last.Tables {
+		for _, t := range byTable {
+			for _, ch := range t.Chains {
+				for _, rule := range ch.Rules {
+					if rule.Comment == c || (prefix && strings.HasPrefix(rule.Comment, c)) {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
+}
+
+// TestGroupChangeWithoutSnapshot: a rule added to or removed from a group
+// the host enforces is applied by reading that group alone (no host
+// snapshot); a rule naming a remote group whose members the agent lacks
+// takes a full snapshot.
+func TestGroupChangeWithoutSnapshot(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, err := sqldb.OpenSQLite(ctx, filepath.Join(t.TempDir(), "b.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := bwapi.New(service.New(st, service.DefaultConfig()), bwapi.NoAuth{DefaultProject: "demo"}, nil)
+	var snapshots atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/bulwark/hosts/h1/state") {
+			snapshots.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() { srv.Close(); _ = st.Close() })
+
+	do := func(method, path, body, key string) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+"/v2.0/"+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			t.Fatalf("%s %s: %s", method, path, resp.Status)
+		}
+		if key == "" {
+			return nil
+		}
+		var out map[string]map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			t.Fatal(err)
+		}
+		return out[key]
+	}
+	net := do("POST", "networks", `{"network":{"name":"n"}}`, "network")["id"].(string)
+	do("POST", "subnets", `{"subnet":{"network_id":"`+net+`","cidr":"10.9.0.0/24","ip_version":4}}`, "subnet")
+	sg := do("POST", "security-groups", `{"security_group":{"name":"web"}}`, "security_group")["id"].(string)
+	other := do("POST", "security-groups", `{"security_group":{"name":"other"}}`, "security_group")["id"].(string)
+	port := do("POST", "ports", `{"port":{"network_id":"`+net+`","binding:host_id":"h1","security_groups":["`+sg+`"]}}`, "port")
+
+	client, err := osclient.Network(ctx, osclient.Options{URL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recordingApplier{}
+	a := agent.New(agent.Config{Host: "h1", Client: client, Applier: rec, Log: slog.New(slog.DiscardHandler),
+		WatchWait: 2 * time.Second, RetryFloor: 50 * time.Millisecond})
+	done := make(chan struct{})
+	go func() { defer close(done); _ = a.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitFor("the first sync", func() bool { return rec.hasComment("sg:" + sg) })
+	if n := snapshots.Load(); n != 1 {
+		t.Fatalf("snapshots after start = %d, want 1", n)
+	}
+
+	rule := do("POST", "security-group-rules", `{"security_group_rule":{"security_group_id":"`+sg+`","direction":"ingress","ethertype":"IPv4","protocol":"tcp","port_range_min":8443,"port_range_max":8443}}`, "security_group_rule")["id"].(string)
+	waitFor("the added rule", func() bool { return rec.hasComment("sg-rule:" + rule) })
+	do("DELETE", "security-group-rules/"+rule, "", "")
+	waitFor("the removed rule to go", func() bool { return !rec.hasComment("sg-rule:" + rule) })
+	if n := snapshots.Load(); n != 1 {
+		t.Fatalf("snapshots after a rule add and remove = %d, want 1 (the group alone should be read)", n)
+	}
+
+	remote := do("POST", "security-group-rules", `{"security_group_rule":{"security_group_id":"`+sg+`","direction":"ingress","ethertype":"IPv4","remote_group_id":"`+other+`"}}`, "security_group_rule")["id"].(string)
+	waitFor("the remote-group rule", func() bool { return rec.hasComment("sg-rule:" + remote) })
+	if n := snapshots.Load(); n != 2 {
+		t.Fatalf("snapshots after a rule naming a new remote group = %d, want 2 (its members come with a snapshot)", n)
+	}
+
+	// An address pair changes remote-group members: a snapshot again.
+	do("PUT", "ports/"+port["id"].(string), `{"port":{"allowed_address_pairs":[{"ip_address":"10.9.0.250"}]}}`, "port")
+	waitFor("the address pair", func() bool { return rec.hasCommentPrefix("address-pair 10.9.0.250 ", true) })
+	if n := snapshots.Load(); n != 3 {
+		t.Fatalf("snapshots after an address-pair change = %d, want 3", n)
+	}
+}
