@@ -11,8 +11,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// The verbs every openstack-spelled resource has, built once for any
-// resource kind: list by name and project, show, unset tags, delete.
+// The verbs the resource kinds share, built once for any kind (list, show,
+// set, unset, delete), and the create and update steps their verbs take.
 
 // printingCommand is command for a verb that prints (-f/-c): a bad -f is
 // a usage error, found once connected and before anything is read.
