@@ -33,6 +33,7 @@ func (p *neutronPortFlags) add(cmd *cobra.Command) {
 	f.BoolVar(&p.noGroups, "no-security-groups", false, "no security groups")
 	f.StringArrayVar(&p.pairs, "allowed-address-pairs", nil, "type=dict list=true ip_address=IP[,mac_address=MAC] [ip_address=...]; action=clear empties them")
 	f.BoolVar(&p.noPairs, "no-allowed-address-pairs", false, "no allowed address pairs")
+	f.StringVar(&p.mac, "mac-address", "", "MAC address")
 	p.portSec.add(cmd, "port-security-enabled", "port security")
 }
 
@@ -76,8 +77,8 @@ func neutronPairs(tokens []string) (pairs []any, clear bool, err error) {
 	return pairs, clear, nil
 }
 
-// attrs builds the body; positional are the words after the command that
-// are not address pair values, checked by the caller.
+// neutronPortAttrs builds the body from the flags and pairTokens, the
+// address pair values found among the positional words.
 func (a *app) neutronPortAttrs(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, p *neutronPortFlags, pairTokens []string) (map[string]any, error) {
 	attrs := map[string]any{}
 	changed := cmd.Flags().Changed
@@ -124,6 +125,18 @@ func (a *app) neutronPortAttrs(ctx context.Context, c *gophercloud.ServiceClient
 	return attrs, nil
 }
 
+// neutronPortBody reads the words after port-create or port-update: one
+// positional word (arg names it: NETWORK, PORT) among the address pair
+// values, and the body the flags and those values make.
+func (a *app) neutronPortBody(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, p *neutronPortFlags, args []string, arg string) (string, map[string]any, error) {
+	positional, tokens := neutronPairTokens(args)
+	if len(positional) != 1 {
+		return "", nil, usagef("%s takes one %s (got %q)", cmd.Name(), arg, strings.Join(positional, " "))
+	}
+	attrs, err := a.neutronPortAttrs(ctx, c, cmd, p, tokens)
+	return positional[0], attrs, err
+}
+
 func (a *app) nPortCreate() *cobra.Command {
 	var (
 		p         neutronPortFlags
@@ -131,11 +144,7 @@ func (a *app) nPortCreate() *cobra.Command {
 		proj      string
 	)
 	cmd := a.printingCommand("port-create NETWORK", "Create a port (neutron CLI spelling)", cobra.ArbitraryArgs, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string, o output.Options) error {
-		positional, tokens := neutronPairTokens(args)
-		if len(positional) != 1 {
-			return usagef("port-create takes one NETWORK (got %q)", strings.Join(positional, " "))
-		}
-		attrs, err := a.neutronPortAttrs(ctx, c, cmd, &p, tokens)
+		network, attrs, err := a.neutronPortBody(ctx, c, cmd, &p, args, "NETWORK")
 		if err != nil {
 			return err
 		}
@@ -143,13 +152,12 @@ func (a *app) nPortCreate() *cobra.Command {
 			attrs["admin_state_up"] = false
 		}
 		setNonEmpty(attrs, map[string]string{"project_id": proj})
-		if err := setIDOf(ctx, c, attrs, "network_id", networkRes, positional[0]); err != nil {
+		if err := setIDOf(ctx, c, attrs, "network_id", networkRes, network); err != nil {
 			return err
 		}
 		return nCreate(ctx, c, cmd, o, portRes, attrs)
 	})
 	p.add(cmd)
-	cmd.Flags().StringVar(&p.mac, "mac-address", "", "MAC address")
 	cmd.Flags().BoolVar(&adminDown, "admin-state-down", false, "create it administratively down")
 	cmd.Flags().StringVar(&proj, "tenant-id", "", "owning project (admin only)")
 	return cmd
@@ -158,18 +166,13 @@ func (a *app) nPortCreate() *cobra.Command {
 func (a *app) nPortUpdate() *cobra.Command {
 	var p neutronPortFlags
 	cmd := a.command("port-update PORT", "Change a port (neutron CLI spelling; lists given replace the port's)", cobra.ArbitraryArgs, func(ctx context.Context, c *gophercloud.ServiceClient, cmd *cobra.Command, args []string) error {
-		positional, tokens := neutronPairTokens(args)
-		if len(positional) != 1 {
-			return usagef("port-update takes one PORT (got %q)", strings.Join(positional, " "))
-		}
-		attrs, err := a.neutronPortAttrs(ctx, c, cmd, &p, tokens)
+		port, attrs, err := a.neutronPortBody(ctx, c, cmd, &p, args, "PORT")
 		if err != nil {
 			return err
 		}
-		return nUpdate(ctx, c, cmd, portRes, positional[0], attrs)
+		return nUpdate(ctx, c, cmd, portRes, port, attrs)
 	})
 	p.add(cmd)
-	cmd.Flags().StringVar(&p.mac, "mac-address", "", "MAC address")
 	p.adminUp.add(cmd, "admin-state-up", "administrative state")
 	return cmd
 }
