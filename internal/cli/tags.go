@@ -30,40 +30,40 @@ func (t *tagFlags) addUnset(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&t.clear, "all-tag", false, "remove every tag")
 }
 
-// applySet adds the tags (after clearing them with --no-tag); it writes
-// only when something changes.
+// applySet adds the tags (after clearing them with --no-tag).
 func (t *tagFlags) applySet(ctx context.Context, c *gophercloud.ServiceClient, r *resource, obj object) error {
-	if len(t.tags) == 0 && !t.clear {
-		return nil
-	}
-	cur := strList(obj["tags"])
-	next := []string{}
-	if !t.clear {
-		next = append(next, cur...)
-	}
-	for _, tag := range t.tags {
-		if !slices.Contains(next, tag) {
-			next = append(next, tag)
+	return t.apply(ctx, c, r, obj, func(cur []string) []string {
+		next := []string{}
+		if !t.clear {
+			next = append(next, cur...)
 		}
-	}
-	return replaceTags(ctx, c, r, str(obj["id"]), cur, next)
+		return appendUnique(next, t.tags...)
+	})
 }
 
 // applyUnset removes the tags (all with --all-tag).
 func (t *tagFlags) applyUnset(ctx context.Context, c *gophercloud.ServiceClient, r *resource, obj object) error {
+	return t.apply(ctx, c, r, obj, func(cur []string) []string {
+		next := []string{}
+		if !t.clear {
+			for _, tag := range cur {
+				if !slices.Contains(t.tags, tag) {
+					next = append(next, tag)
+				}
+			}
+		}
+		return next
+	})
+}
+
+// apply replaces obj's tags with what next makes of them, when the flags
+// name any; it writes only when something changes.
+func (t *tagFlags) apply(ctx context.Context, c *gophercloud.ServiceClient, r *resource, obj object, next func(cur []string) []string) error {
 	if len(t.tags) == 0 && !t.clear {
 		return nil
 	}
 	cur := strList(obj["tags"])
-	next := []string{}
-	if !t.clear {
-		for _, tag := range cur {
-			if !slices.Contains(t.tags, tag) {
-				next = append(next, tag)
-			}
-		}
-	}
-	return replaceTags(ctx, c, r, str(obj["id"]), cur, next)
+	return replaceTags(ctx, c, r, str(obj["id"]), cur, next(cur))
 }
 
 func replaceTags(ctx context.Context, c *gophercloud.ServiceClient, r *resource, id string, cur, next []string) error {
