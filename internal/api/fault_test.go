@@ -69,7 +69,9 @@ type serverProc struct {
 	done chan struct{}
 }
 
-func startServerProc(t *testing.T, db string) *serverProc {
+// startServerProc starts a real `bulwark server` on db (noauth unless
+// extra flags say otherwise: the last --auth wins).
+func startServerProc(t *testing.T, db string, extra ...string) *serverProc {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -78,7 +80,8 @@ func startServerProc(t *testing.T, db string) *serverProc {
 	addr := l.Addr().String()
 	l.Close()
 	p := &serverProc{url: "http://" + addr, logs: &syncBuf{}, done: make(chan struct{})}
-	p.cmd = exec.Command(bulwarkBinary(t), "server", "--listen", addr, "--db", db, "--auth", "noauth", "--default-project", defaultProject)
+	args := append([]string{"server", "--listen", addr, "--db", db, "--auth", "noauth", "--default-project", defaultProject}, extra...)
+	p.cmd = exec.Command(bulwarkBinary(t), args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -90,7 +93,7 @@ func startServerProc(t *testing.T, db string) *serverProc {
 		res, err := http.Get(p.url + "/v2.0/networks")
 		if err == nil {
 			res.Body.Close()
-			if res.StatusCode == 200 {
+			if res.StatusCode == 200 || res.StatusCode == 401 { // 401: keystone mode, up
 				return p
 			}
 		}
@@ -247,6 +250,9 @@ func TestPostgresRestart(t *testing.T) {
 	}
 	s := startServerProc(t, db)
 	other := startServerProc(t, db) // its LISTEN connection must come back too
+	keystone := startServerProc(t, db, "--auth", "keystone", "--admin-password", "restart-test")
+	authBody := map[string]any{"auth": map[string]any{"identity": map[string]any{"methods": []string{"password"},
+		"password": map[string]any{"user": map[string]any{"name": "admin", "domain": map[string]any{"name": "Default"}, "password": "restart-test"}}}}}
 	client := &http.Client{Timeout: 30 * time.Second}
 	if status, body := rawCall(client, "POST", s.url+"/v2.0/networks", map[string]any{"network": map[string]any{"name": "before"}}); status != 201 {
 		t.Fatalf("create: %d %s", status, body)
@@ -269,6 +275,11 @@ func TestPostgresRestart(t *testing.T) {
 		{"GET", fmt.Sprintf("/v2.0/bulwark/watch?host=h1&since=%d&timeout=0", state.Revision), nil},
 	}
 	for round := range 3 {
+		// The identity API on the same listener: 503 too, in Keystone's
+		// error shape.
+		if status, body := rawCall(client, "POST", keystone.url+"/v3/auth/tokens", authBody); status != 503 || !strings.Contains(string(body), `"code":503`) {
+			t.Errorf("round %d, database down: POST /v3/auth/tokens -> %d %s", round, status, body)
+		}
 		for _, d := range down {
 			status, body := rawCall(client, d.method, s.url+d.path, d.body)
 			var ne struct{ NeutronError *struct{ Type, Message string } }

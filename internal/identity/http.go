@@ -13,6 +13,7 @@ import (
 
 	"github.com/bulwark-net/bulwark/internal/apierr"
 	"github.com/bulwark-net/bulwark/internal/policy"
+	"github.com/bulwark-net/bulwark/internal/store"
 )
 
 // Region is the catalog region of every endpoint.
@@ -65,6 +66,11 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		e = &Error{404, "Not Found", "Could not find the requested resource."}
 	case errors.Is(err, ErrConflict):
 		e = conflict("Conflict occurred attempting to store the resource: it already exists or is still in use.")
+	case errors.Is(err, store.ErrUnavailable):
+		// The database is down or restarting: the client should retry,
+		// as the Networking API's 503 says.
+		h.log.Warn("identity: database unavailable", "path", r.URL.Path, "err", err)
+		e = &Error{503, "Service Unavailable", "The service is temporarily unavailable; retry later."}
 	default:
 		h.log.Error("identity: internal error", "path", r.URL.Path, "err", err)
 		e = &Error{500, "Internal Server Error", "An unexpected error prevented the server from fulfilling your request."}
