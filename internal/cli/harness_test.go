@@ -5,22 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/bulwark-net/bulwark/internal/api"
 	"github.com/bulwark-net/bulwark/internal/identity"
 	"github.com/bulwark-net/bulwark/internal/osclient"
-	"github.com/bulwark-net/bulwark/internal/service"
-	"github.com/bulwark-net/bulwark/internal/store/sqldb"
+	"github.com/bulwark-net/bulwark/internal/testserver"
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/spf13/cobra"
 )
@@ -40,55 +31,18 @@ type testServer struct {
 	t        *testing.T
 	url      string
 	keystone bool
-
-	mu       sync.Mutex
-	failures []string
 }
 
 // newServer starts a server and points the verbs at it: noauth through
 // BULWARK_URL, keystone through the OS_* variables of an admin openrc.
+// No request of any test may get a 5xx.
 func newServer(t *testing.T, keystone bool) *testServer {
 	t.Helper()
 	for _, v := range osVars {
 		t.Setenv(v, "")
 	}
-	ctx := context.Background()
-	st, err := sqldb.OpenSQLite(ctx, filepath.Join(t.TempDir(), "bulwark.db"))
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := service.New(st, service.DefaultConfig())
-	var h http.Handler
-	if keystone {
-		ids := identity.New(st, time.Hour)
-		if _, err := ids.Bootstrap(ctx, adminPassword); err != nil {
-			t.Fatalf("bootstrap: %v", err)
-		}
-		h = identity.Route(identity.NewHandler(ids, "", log), api.New(svc, identity.Authenticator{Svc: ids}, log))
-	} else {
-		h = api.New(svc, api.NoAuth{DefaultProject: "admin"}, log)
-	}
-	s := &testServer{t: t, keystone: keystone}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &statusRecorder{ResponseWriter: w}
-		h.ServeHTTP(rec, r)
-		if rec.status >= 500 {
-			s.mu.Lock()
-			s.failures = append(s.failures, fmt.Sprintf("%s %s -> %d", r.Method, r.URL, rec.status))
-			s.mu.Unlock()
-		}
-	}))
-	s.url = srv.URL
-	t.Cleanup(func() {
-		srv.Close()
-		if err := st.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-		for _, f := range s.failures {
-			t.Errorf("server error: %s", f)
-		}
-	})
+	srv := testserver.Start(t, testserver.Options{Keystone: keystone, AdminPassword: adminPassword, DefaultProject: "admin", NoServerErrors: true})
+	s := &testServer{t: t, url: srv.URL, keystone: keystone}
 	if keystone {
 		for k, v := range map[string]string{"OS_AUTH_URL": srv.URL + "/v3", "OS_USERNAME": "admin", "OS_PASSWORD": adminPassword,
 			"OS_PROJECT_NAME": "admin", "OS_USER_DOMAIN_NAME": "Default", "OS_PROJECT_DOMAIN_NAME": "Default", "OS_REGION_NAME": identity.Region} {
@@ -98,25 +52,6 @@ func newServer(t *testing.T, keystone bool) *testServer {
 		t.Setenv("BULWARK_URL", srv.URL)
 	}
 	return s
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
 }
 
 // result is one verb's outcome as a process would see it.

@@ -2,14 +2,11 @@ package identity_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -17,10 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bulwark-net/bulwark/internal/api"
 	"github.com/bulwark-net/bulwark/internal/identity"
-	"github.com/bulwark-net/bulwark/internal/service"
 	"github.com/bulwark-net/bulwark/internal/store/sqldb"
+	"github.com/bulwark-net/bulwark/internal/testserver"
 )
 
 // adminPassword is the bootstrap password of every test server; distinct
@@ -65,9 +61,8 @@ type kenv struct {
 }
 
 type shared struct {
-	mu       sync.Mutex
-	secrets  []string // passwords and tokens: never in the log
-	failures []string // 5xx answers: no test may cause one
+	mu      sync.Mutex
+	secrets []string // passwords and tokens: never in the log
 }
 
 // in returns the environment reporting to t (a subtest's).
@@ -77,44 +72,17 @@ func (e *kenv) in(t *testing.T) *kenv {
 	return &c
 }
 
+// newKEnv starts the server; no request of any test may get a 5xx.
 func newKEnv(t *testing.T, ttl time.Duration) *kenv {
 	t.Helper()
-	ctx := context.Background()
-	e := &kenv{t: t, dir: t.TempDir(), log: &lockedBuf{}, shared: &shared{}}
-	e.dbPath = filepath.Join(e.dir, "b.db")
-	st, err := sqldb.OpenSQLite(ctx, e.dbPath)
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	e.st = st
-	e.ids = identity.New(st, ttl)
-	if _, err := e.ids.Bootstrap(ctx, adminPassword); err != nil {
-		t.Fatalf("bootstrap: %v", err)
-	}
-	log := slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	neutron := api.New(service.New(st, service.DefaultConfig()), identity.Authenticator{Svc: e.ids}, log)
-	keystone := identity.NewHandler(e.ids, "", log)
-	h := identity.Route(keystone, neutron)
-	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &statusRecorder{ResponseWriter: w}
-		h.ServeHTTP(rec, r)
-		if rec.status >= 500 {
-			e.mu.Lock()
-			e.failures = append(e.failures, fmt.Sprintf("%s %s -> %d", r.Method, r.URL, rec.status))
-			e.mu.Unlock()
-		}
-	}))
+	e := &kenv{t: t, log: &lockedBuf{}, shared: &shared{}}
+	ts := testserver.Start(t, testserver.Options{Keystone: true, AdminPassword: adminPassword, TokenTTL: ttl,
+		Logger: slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug})), NoServerErrors: true})
+	e.dir, e.dbPath, e.st, e.ids, e.srv = ts.Dir, ts.DBPath, ts.Store, ts.Identity, ts.HTTP
 	e.secret(adminPassword)
 	t.Cleanup(func() {
-		e.srv.Close()
-		if err := st.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
 		e.mu.Lock()
 		defer e.mu.Unlock()
-		for _, f := range e.failures {
-			t.Errorf("server error: %s", f)
-		}
 		logged := e.log.String()
 		for _, s := range e.secrets {
 			if strings.Contains(logged, s) {
@@ -131,25 +99,6 @@ func (e *kenv) secret(s string) {
 	e.mu.Lock()
 	e.secrets = append(e.secrets, s)
 	e.mu.Unlock()
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
 }
 
 type resp struct {
