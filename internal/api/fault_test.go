@@ -82,6 +82,7 @@ func startServerProc(t *testing.T, db string, extra ...string) *serverProc {
 	p := &serverProc{url: "http://" + addr, logs: &syncBuf{}, done: make(chan struct{})}
 	args := append([]string{"server", "--listen", addr, "--db", db, "--auth", "noauth", "--default-project", defaultProject}, extra...)
 	p.cmd = exec.Command(bulwarkBinary(t), args...)
+	p.cmd.Dir = t.TempDir() // a keystone server on PostgreSQL writes admin-openrc into its working directory
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
