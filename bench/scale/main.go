@@ -230,7 +230,9 @@ func run(o options) (*result, error) {
 		drain(events)
 		body := map[string]any{"security_group_rule": map[string]any{"security_group_id": base, "direction": "ingress",
 			"protocol": "tcp", "port_range_min": 20000 + rep, "port_range_max": 20000 + rep}}
-		var out struct{ SecurityGroupRule struct{ ID string } `json:"security_group_rule"` }
+		var out struct {
+			SecurityGroupRule struct{ ID string } `json:"security_group_rule"`
+		}
 		watchedID := fmt.Sprintf("rule-%d", rep)
 		// The marker is the rule id, known only from the answer; agents
 		// that applied it before the answer arrived are found by the
@@ -452,7 +454,9 @@ func load(api *client, o options, hosts []string) (string, []string, error) {
 		"network": -1, "subnet": -1, "port": -1, "security_group": -1, "security_group_rule": -1}}, 200, nil); err != nil {
 		return "", nil, err
 	}
-	var g struct{ SecurityGroup struct{ ID string } `json:"security_group"` }
+	var g struct {
+		SecurityGroup struct{ ID string } `json:"security_group"`
+	}
 	if err := api.do("POST", "/v2.0/security-groups", map[string]any{"security_group": map[string]any{"name": "base"}}, 201, &g); err != nil {
 		return "", nil, err
 	}
@@ -642,7 +646,7 @@ func containsMarker(rs *firewall.Ruleset, m string) bool {
 // measured); every network has one bridge.
 type devices struct{}
 
-func (devices) Exists(string) bool      { return false }
+func (devices) Exists(string) bool       { return false }
 func (devices) Bridge(dev string) string { return "brbench" }
 
 type simAgent struct {

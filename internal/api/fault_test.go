@@ -283,7 +283,9 @@ func TestPostgresRestart(t *testing.T) {
 		}
 		for _, d := range down {
 			status, body := rawCall(client, d.method, s.url+d.path, d.body)
-			var ne struct{ NeutronError *struct{ Type, Message string } }
+			var ne struct {
+				NeutronError *struct{ Type, Message string }
+			}
 			_ = json.Unmarshal(body, &ne)
 			if status != 503 || ne.NeutronError == nil || ne.NeutronError.Type != "ServiceUnavailable" {
 				t.Errorf("round %d, database down: %s %s -> %d %s", round, d.method, d.path, status, body)

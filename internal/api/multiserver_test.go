@@ -21,8 +21,8 @@ import (
 // with its own store (its own connection pool and LISTEN connection), as
 // `bulwark server --db postgres://...` on several machines.
 type cluster struct {
-	lb     *env     // a round-robin load balancer over every server
-	nodes  []*env   // each server on its own
+	lb     *env   // a round-robin load balancer over every server
+	nodes  []*env // each server on its own
 	stores []*sqldb.DB
 }
 

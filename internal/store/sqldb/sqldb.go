@@ -304,9 +304,9 @@ type sqlTx struct {
 // pendingChange is a change-log entry waiting for commit.
 type pendingChange struct {
 	resource, id, project, op, changedAt string
-	revision                            int64
-	keys                                []string
-	portID                              string // a port change: keys from its states
+	revision                             int64
+	keys                                 []string
+	portID                               string // a port change: keys from its states
 }
 
 func (t *sqlTx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
