@@ -802,6 +802,18 @@ func main() {
 			os.Exit(1)
 		}
 		return
+	case "dump":
+		// Writes the workload's rendered ruleset (ipset, v4, v6 restore
+		// text) into -dir, for experiments by hand.
+		n, _ := strconv.Atoi(*nList)
+		r := firewall.Render(firewall.Compile(benchState(n)))
+		for name, text := range map[string]string{"ipset": r.IPSets, "v4": r.IPv4, "v6": r.IPv6} {
+			if err := os.WriteFile(filepath.Join(*dir, name), []byte(text), 0o644); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+		}
+		return
 	case "":
 	default:
 		fmt.Fprintln(os.Stderr, "unknown -role", *role)

@@ -56,6 +56,8 @@ type options struct {
 	durable            bool
 	jsonOut            string
 	loadWorkers        int
+	perfOut            string
+	pgStatements       bool
 }
 
 func main() {
@@ -71,6 +73,8 @@ func main() {
 	flag.BoolVar(&o.durable, "durable", true, "PostgreSQL with fsync on (as in production)")
 	flag.StringVar(&o.jsonOut, "json", "", "append the result as one JSON line to this file")
 	flag.IntVar(&o.loadWorkers, "load-workers", 6, "parallel clients loading ports")
+	flag.StringVar(&o.perfOut, "perf", "", "record `perf record -a -g` of the whole machine during the rule changes into this file")
+	flag.BoolVar(&o.pgStatements, "pg-statements", false, "log PostgreSQL's most frequent statements of the rule changes (pg_stat_statements)")
 	flag.Parse()
 	if o.engine == "sqlite" {
 		o.servers = 1
@@ -101,6 +105,10 @@ type result struct {
 	RuleP50          float64 `json:"rule_all_p50_ms"` // per agent, over every agent and repetition
 	RuleP99          float64 `json:"rule_all_p99_ms"`
 	RuleAllMax       float64 `json:"rule_last_agent_max_ms"` // slowest repetition's last agent
+	// RuleFirstLast: the first rule change after the agents connected
+	// (the servers' interest caches still cold), time to its last agent;
+	// not in the figures above.
+	RuleFirstLast float64 `json:"rule_first_last_agent_ms"`
 	PortP50          float64 `json:"port_p50_ms"`
 	PortP99          float64 `json:"port_p99_ms"`
 	RestartP50       float64 `json:"restart_p50_ms"`
@@ -118,8 +126,8 @@ type result struct {
 }
 
 func (r result) row() string {
-	return fmt.Sprintf("| %s ×%d | %d | %d | %.0f s | %.0f s | %.0f / %.0f ms (last %.0f) | %.0f / %.0f ms | %.0f / %.0f ms | %v MB (peak %v) | %.1f s | %.1f s | %d xact, %d tup read, %d written in %.0f s |",
-		r.Engine, r.Servers, r.Agents, r.Ports, r.LoadSeconds, r.ConvergeSeconds, r.RuleP50, r.RuleP99, r.RuleAllMax,
+	return fmt.Sprintf("| %s ×%d | %d | %d | %.0f s | %.0f s | %.0f ms | %.0f / %.0f ms (last %.0f) | %.0f / %.0f ms | %.0f / %.0f ms | %v MB (peak %v) | %.1f s | %.1f s | %d xact, %d tup read, %d written in %.0f s |",
+		r.Engine, r.Servers, r.Agents, r.Ports, r.LoadSeconds, r.ConvergeSeconds, r.RuleFirstLast, r.RuleP50, r.RuleP99, r.RuleAllMax,
 		r.PortP50, r.PortP99, r.RestartP50, r.RestartMax, r.ServerRSSMB, r.ServerPeakMB, r.ServerCPUSeconds, r.PGCPUSeconds,
 		r.PGXacts, r.PGTupReturned+r.PGTupFetched, r.PGTupWritten, r.MeasureSeconds)
 }
@@ -135,7 +143,11 @@ func run(o options) (*result, error) {
 	var dbURL string
 	var pg *pgtest.Cluster
 	if o.engine == "postgres" {
-		pg, err = pgtest.Start(pgtest.Options{Durable: o.durable})
+		var settings []string
+		if o.pgStatements {
+			settings = append(settings, "shared_preload_libraries=pg_stat_statements")
+		}
+		pg, err = pgtest.Start(pgtest.Options{Durable: o.durable, Settings: settings})
 		if err != nil {
 			return nil, err
 		}
@@ -225,8 +237,12 @@ func run(o options) (*result, error) {
 	measureStart := time.Now()
 
 	// 1. A rule in the group every port uses: applied on every agent.
+	stopPerf := startPerf(o.perfOut)
+	if o.pgStatements {
+		resetStatements(dbURL)
+	}
 	var ruleLat []float64
-	for rep := range o.ruleReps {
+	for rep := range o.ruleReps + 1 {
 		drain(events)
 		body := map[string]any{"security_group_rule": map[string]any{"security_group_id": base, "direction": "ingress",
 			"protocol": "tcp", "port_range_min": 20000 + rep, "port_range_max": 20000 + rep}}
@@ -243,7 +259,7 @@ func run(o options) (*result, error) {
 		}
 		watched.set(watchedID, out.SecurityGroupRule.ID)
 		for _, a := range fleet {
-			a.rescan(watchedID, out.SecurityGroupRule.ID, events)
+			a.rescan(watchedID, out.SecurityGroupRule.ID, t0, events)
 		}
 		lat, err := collect(events, watchedID, fleet, nil, t0, 60*time.Second)
 		if err != nil {
@@ -251,10 +267,18 @@ func run(o options) (*result, error) {
 		}
 		watched.clear(watchedID)
 		slices.Sort(lat)
-		res.RuleAllMax = max(res.RuleAllMax, lat[len(lat)-1])
-		ruleLat = append(ruleLat, lat...)
 		log.Printf("rule change %d: p50 %.0f ms, last agent %.0f ms", rep, pct(lat, 50), lat[len(lat)-1])
 		time.Sleep(500 * time.Millisecond)
+		if rep == 0 {
+			res.RuleFirstLast = lat[len(lat)-1]
+			continue
+		}
+		res.RuleAllMax = max(res.RuleAllMax, lat[len(lat)-1])
+		ruleLat = append(ruleLat, lat...)
+	}
+	stopPerf()
+	if o.pgStatements {
+		logStatements(dbURL)
 	}
 	slices.Sort(ruleLat)
 	res.RuleP50, res.RuleP99 = pct(ruleLat, 50), pct(ruleLat, 99)
@@ -325,6 +349,25 @@ func run(o options) (*result, error) {
 		a.stop()
 	}
 	return res, nil
+}
+
+// startPerf records a system-wide profile into out until the returned
+// function is called ("" records nothing).
+func startPerf(out string) func() {
+	if out == "" {
+		return func() {}
+	}
+	cmd := exec.Command("perf", "record", "-a", "-g", "-F", "499", "-o", out)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		log.Printf("perf: %v", err)
+		return func() {}
+	}
+	time.Sleep(time.Second) // perf needs a moment before it records
+	return func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	}
 }
 
 // ---- servers ----
@@ -590,8 +633,12 @@ type recorder struct {
 	watched *markers
 	events  chan<- event
 
-	mu         sync.Mutex
-	last       *firewall.Ruleset
+	mu   sync.Mutex
+	last *firewall.Ruleset
+	// prev is the ruleset applied before last (rule slices are immutable
+	// and shared between rulesets: an unchanged chain has the same slice),
+	// so that only new chains are searched for markers.
+	prev       *firewall.Ruleset
 	zones      map[string]uint16
 	applies    int
 	lastApply  time.Time
@@ -606,9 +653,33 @@ func (r *recorder) Apply(ctx context.Context, rs *firewall.Ruleset) error {
 	r.mu.Lock()
 	r.last, r.applies, r.lastApply = rs, r.applies+1, now
 	r.zones = rs.Zones
+	// The chains this apply changed; a marker set before this point can
+	// only be in them (one set later is found by the rescan). Chains come
+	// sorted by name: a merge walk against the previous ruleset.
+	var changed []*firewall.Chain
+	for f, tables := range rs.Tables {
+		for t, tr := range tables {
+			var old []firewall.Chain
+			if r.prev != nil && r.prev.Tables[f] != nil && r.prev.Tables[f][t] != nil {
+				old = r.prev.Tables[f][t].Chains
+			}
+			j := 0
+			for i := range tr.Chains {
+				c := &tr.Chains[i]
+				for j < len(old) && old[j].Name < c.Name {
+					j++
+				}
+				if j < len(old) && old[j].Name == c.Name && sameRules(old[j].Rules, c.Rules) {
+					continue
+				}
+				changed = append(changed, c)
+			}
+		}
+	}
+	r.prev = rs
 	r.mu.Unlock()
 	for id, m := range r.watched.snapshot() {
-		if containsMarker(rs, m) {
+		if chainsContain(changed, m) {
 			r.events <- event{agent: r.index, id: id, at: now}
 		}
 	}
@@ -624,6 +695,22 @@ func (r *recorder) Zones(ctx context.Context) (map[string]uint16, error) {
 		out[k] = v
 	}
 	return out, nil
+}
+
+// sameRules reports whether two rule slices are the same slice.
+func sameRules(a, b []firewall.Rule) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+func chainsContain(chains []*firewall.Chain, m string) bool {
+	for _, c := range chains {
+		for _, rule := range c.Rules {
+			if strings.Contains(rule.Comment, m) || strings.Contains(rule.Match, m) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func containsMarker(rs *firewall.Ruleset, m string) bool {
@@ -674,12 +761,12 @@ func (s *simAgent) stop() {
 }
 
 // rescan reports a marker already present in the last applied ruleset
-// (applied before the harness knew the marker).
-func (s *simAgent) rescan(id, marker string, events chan<- event) {
+// (applied before the harness knew the marker, but not before since).
+func (s *simAgent) rescan(id, marker string, since time.Time, events chan<- event) {
 	s.rec.mu.Lock()
 	rs, at := s.rec.last, s.rec.lastApply
 	s.rec.mu.Unlock()
-	if rs != nil && containsMarker(rs, marker) {
+	if rs != nil && !at.Before(since) && containsMarker(rs, marker) {
 		events <- event{agent: s.rec.index, id: id, at: at}
 	}
 }
@@ -864,6 +951,41 @@ func pgStats(pg *pgtest.Cluster, url string) [4]int64 {
 
 // logTableScans logs the tables read most by sequential scans (what to
 // index or cache next).
+func resetStatements(url string) {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return
+	}
+	defer db.Close()
+	if _, err := db.Exec("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"); err != nil {
+		log.Printf("pg_stat_statements: %v", err)
+	}
+	_, _ = db.Exec("SELECT pg_stat_statements_reset()")
+}
+
+// logStatements prints the statements run most often since the reset.
+func logStatements(url string) {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return
+	}
+	defer db.Close()
+	rows, err := db.Query("SELECT calls, round(total_exec_time::numeric, 1), left(regexp_replace(query, '\\s+', ' ', 'g'), 110) FROM pg_stat_statements ORDER BY calls DESC LIMIT 15")
+	if err != nil {
+		log.Printf("pg_stat_statements: %v", err)
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var calls int64
+		var ms float64
+		var q string
+		if rows.Scan(&calls, &ms, &q) == nil {
+			log.Printf("  %8d calls %9.1f ms  %s", calls, ms, q)
+		}
+	}
+}
+
 func logTableScans(url string) {
 	db, err := sql.Open("pgx", url)
 	if err != nil {

@@ -16,10 +16,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -118,13 +118,20 @@ type SnapshotAddrs struct {
 // HostState turns a snapshot into the compiler's input. Members come from
 // the server (which sees ports on every host), not from the local ports.
 func (s *Snapshot) HostState(host string, zones map[string]uint16, bridges map[string]string) *firewall.HostState {
-	inv := &firewall.Inventory{Ports: s.Ports, SecurityGroups: s.SecurityGroups, AddressGroups: s.AddressGroups,
-		NetworkPorts: s.NetworkPorts}
-	h := firewall.BuildHostState(host, inv, bridges, zones)
+	members := make(map[string][]string, len(s.RemoteGroups))
 	for id, m := range s.RemoteGroups {
-		h.Members[id] = append(append([]string{}, m.IPv4...), m.IPv6...)
+		switch {
+		case len(m.IPv6) == 0:
+			members[id] = m.IPv4 // shared: nobody writes into members
+		case len(m.IPv4) == 0:
+			members[id] = m.IPv6
+		default:
+			members[id] = append(slices.Clip(m.IPv4), m.IPv6...)
+		}
 	}
-	return h
+	inv := &firewall.Inventory{Ports: s.Ports, SecurityGroups: s.SecurityGroups, AddressGroups: s.AddressGroups,
+		NetworkPorts: s.NetworkPorts, Members: members}
+	return firewall.BuildHostState(host, inv, bridges, zones)
 }
 
 func (a *Agent) url(parts ...string) string {
@@ -242,9 +249,18 @@ func (a *Agent) heartbeat(ctx context.Context) error {
 }
 
 type watchAnswer struct {
-	Revision int64           `json:"revision"`
-	Resync   bool            `json:"resync"`
-	Changes  []watchedChange `json:"changes"`
+	Revision  int64           `json:"revision"`
+	Resync    bool            `json:"resync"`
+	Changes   []watchedChange `json:"changes"`
+	Documents *watchDocuments `json:"documents"`
+}
+
+// watchDocuments are the current documents of what the changes touched
+// (service.WatchDocuments).
+type watchDocuments struct {
+	SecurityGroups []model.SecurityGroup    `json:"security_groups"`
+	Ports          []model.Port             `json:"ports"`
+	RemoteGroups   map[string]SnapshotAddrs `json:"remote_groups"`
 }
 
 // watchedChange is one change-log entry that concerns the host.
@@ -265,97 +281,178 @@ func (a *Agent) watch(ctx context.Context, since int64) (*watchAnswer, error) {
 	return &ans, nil
 }
 
-// applyChanges applies a batch of changes without a host snapshot when
-// every change is one of:
-//   - a security group this host enforces was updated (a rule added or
-//     removed bumps its group's revision, so the group is in the batch):
-//     the group alone is read and patched into the last snapshot, so a rule
-//     change in a group used on every host costs each agent one small read
-//     instead of a re-read of its whole host (what bounds a fan-out to
-//     thousands of agents);
-//   - a port of this host was updated in nothing the firewall reads (its
-//     status, name, ...: the agent's own status reports are such changes).
+// applyChanges applies a batch of changes by patching the last snapshot
+// with the documents the watch answer carries (the server reads them
+// after the changes: see service.WatchDocuments), so that neither a rule
+// change in a group used on every host nor a change of one port costs a
+// re-read of the whole host. It handles:
+//   - a security group this host enforces was updated or one of its rules
+//     added or removed: the group's document replaces the old one;
+//   - a port bound to this host created, updated, moved away or deleted;
+//   - the members of a remote group changed: their addresses come along;
+//   - a change of a port elsewhere that only moves remote-group members.
 //
-// It reports false when the batch needs a full snapshot instead: any other
-// change, a group or port the snapshot lacks, a port whose addresses,
-// groups or binding changed (remote-group members would be stale), or a
-// rule naming a remote group or address group whose members the snapshot
-// lacks.
-func (a *Agent) applyChanges(ctx context.Context, changes []watchedChange) (bool, error) {
+// It reports false when the batch needs a full snapshot instead: a
+// document it needs is missing, a port uses a group or network the
+// snapshot lacks, a rule names a remote group or address group whose
+// members it lacks, a DHCP or router port changed, an address group
+// changed, or any other kind of change; and always with a server that
+// sends no documents.
+func (a *Agent) applyChanges(ctx context.Context, ans *watchAnswer) (bool, error) {
 	if a.snap == nil {
 		return false, nil
 	}
+	if ans.Documents == nil {
+		return false, nil // a server older than the documents
+	}
+	docs := ans.Documents
 	next := *a.snap
 	next.SecurityGroups = slices.Clone(a.snap.SecurityGroups)
-	next.Ports = slices.Clone(a.snap.Ports)
-	addrGroups := map[string]bool{}
-	for _, ag := range a.snap.AddressGroups {
-		addrGroups[ag.ID] = true
+	next.RemoteGroups = maps.Clone(a.snap.RemoteGroups)
+	// The ports are copied only when one changes: a rule change on a
+	// host of many ports should not copy them all.
+	portsCopied := false
+	copyPorts := func() {
+		if !portsCopied {
+			next.Ports, portsCopied = slices.Clone(next.Ports), true
+		}
+	}
+	portDocs := map[string]*model.Port{}
+	for i := range docs.Ports {
+		portDocs[docs.Ports[i].ID] = &docs.Ports[i]
+	}
+	isServicePort := func(id string) bool {
+		return slices.ContainsFunc(next.NetworkPorts, func(p model.Port) bool { return p.ID == id })
 	}
 	done := map[string]bool{}
-	for _, c := range changes {
+	for _, c := range ans.Changes {
 		if done[c.Resource+"/"+c.ID] {
 			continue
 		}
 		done[c.Resource+"/"+c.ID] = true
 		switch {
 		case c.Resource == "security_group_rule":
-			// covered by its group's update in the same batch
+			// its group's document is in the answer
 		case c.Resource == "security_group" && c.Op == "update":
-			i := slices.IndexFunc(next.SecurityGroups, func(g model.SecurityGroup) bool { return g.ID == c.ID })
-			if i < 0 {
+			if !slices.ContainsFunc(docs.SecurityGroups, func(g model.SecurityGroup) bool { return g.ID == c.ID }) {
 				return false, nil
 			}
-			var body struct {
-				Group model.SecurityGroup `json:"security_group"`
+		case c.Resource == "port":
+			doc := portDocs[c.ID]
+			if isServicePort(c.ID) || (doc != nil && model.IsNetworkServicePort(doc.DeviceOwner)) {
+				return false, nil // the network's DHCP/router ports: rare, re-read
 			}
-			if _, err := a.cfg.Client.Get(ctx, a.cfg.Client.ServiceURL("security-groups", c.ID), &body, nil); err != nil {
-				return false, fmt.Errorf("agent: read security group %s: %w", c.ID, err)
-			}
-			for _, r := range body.Group.SecurityGroupRules {
-				if r.RemoteGroupID != nil && *r.RemoteGroupID != "" {
-					if _, ok := a.snap.RemoteGroups[*r.RemoteGroupID]; !ok {
-						return false, nil // members not in the snapshot
-					}
-				}
-				if r.RemoteAddressGroupID != nil && *r.RemoteAddressGroupID != "" && !addrGroups[*r.RemoteAddressGroupID] {
-					return false, nil
-				}
-			}
-			next.SecurityGroups[i] = body.Group
-		case c.Resource == "port" && c.Op == "update":
 			i := slices.IndexFunc(next.Ports, func(p model.Port) bool { return p.ID == c.ID })
-			if i < 0 {
-				return false, nil
+			switch {
+			case doc != nil && doc.BindingHostID == a.cfg.Host:
+				copyPorts()
+				if i < 0 {
+					next.Ports = append(next.Ports, *doc)
+				} else {
+					next.Ports[i] = *doc
+				}
+			case i >= 0:
+				copyPorts()
+				next.Ports = slices.Delete(next.Ports, i, i+1) // deleted or moved away
 			}
-			var body struct {
-				Port model.Port `json:"port"`
-			}
-			if _, err := a.cfg.Client.Get(ctx, a.cfg.Client.ServiceURL("ports", c.ID), &body, nil); err != nil {
-				return false, fmt.Errorf("agent: read port %s: %w", c.ID, err)
-			}
-			if !sameFirewallInputs(next.Ports[i], body.Port) {
-				return false, nil
-			}
-			next.Ports[i] = body.Port
 		default:
 			return false, nil
 		}
 	}
+	for _, g := range docs.SecurityGroups {
+		i := slices.IndexFunc(next.SecurityGroups, func(old model.SecurityGroup) bool { return old.ID == g.ID })
+		if i < 0 {
+			next.SecurityGroups = append(next.SecurityGroups, g)
+		} else {
+			next.SecurityGroups[i] = g
+		}
+	}
+	for id, m := range docs.RemoteGroups {
+		next.RemoteGroups[id] = m
+	}
+	// The service ports of the networks the host used are in the
+	// snapshot (possibly none); a network new to the host needs a read.
+	knownNets := map[string]bool{}
+	for _, p := range a.snap.Ports {
+		knownNets[p.NetworkID] = true
+	}
+	if !next.trim(knownNets) {
+		return false, nil
+	}
 	return true, a.applySnapshot(ctx, &next)
 }
 
-// sameFirewallInputs reports whether two versions of a port differ only in
-// attributes the firewall does not read.
-func sameFirewallInputs(a, b model.Port) bool {
-	strip := func(p model.Port) model.Port {
-		p.Name, p.Status, p.Description, p.Tags = "", "", "", nil
-		p.CreatedAt, p.UpdatedAt, p.RevisionNumber = "", "", 0
-		p.ExtraDHCPOpts, p.BindingProfile, p.BindingVIFDetails = nil, nil, nil
-		p.BindingVIFType, p.BindingVNICType, p.DeviceID = "", "", ""
-		return p
+// trim makes a patched snapshot what the server would send for the same
+// state: the groups of the host's ports, the remote groups and address
+// groups their rules name, the service ports of their networks. It
+// reports false when something the ports need is not in it (a group, a
+// remote group's members, an address group, a network's service ports):
+// then only a snapshot can tell.
+func (s *Snapshot) trim(knownNets map[string]bool) bool {
+	if !slices.IsSortedFunc(s.Ports, func(a, b model.Port) int { return strings.Compare(a.ID, b.ID) }) {
+		s.Ports = slices.Clone(s.Ports)
+		slices.SortFunc(s.Ports, func(a, b model.Port) int { return strings.Compare(a.ID, b.ID) })
 	}
-	return reflect.DeepEqual(strip(a), strip(b))
+	groups, nets := map[string]bool{}, map[string]bool{}
+	for _, p := range s.Ports {
+		for _, g := range p.SecurityGroups {
+			groups[g] = true
+		}
+		nets[p.NetworkID] = true
+	}
+	remotes, addrs := map[string]bool{}, map[string]bool{}
+	kept := s.SecurityGroups[:0:0]
+	for _, g := range s.SecurityGroups {
+		if !groups[g.ID] {
+			continue
+		}
+		delete(groups, g.ID)
+		kept = append(kept, g)
+		for _, r := range g.SecurityGroupRules {
+			if r.RemoteGroupID != nil && *r.RemoteGroupID != "" {
+				remotes[*r.RemoteGroupID] = true
+			}
+			if r.RemoteAddressGroupID != nil && *r.RemoteAddressGroupID != "" {
+				addrs[*r.RemoteAddressGroupID] = true
+			}
+		}
+	}
+	if len(groups) > 0 {
+		return false // a port uses a group the snapshot lacks
+	}
+	slices.SortFunc(kept, func(a, b model.SecurityGroup) int { return strings.Compare(a.ID, b.ID) })
+	s.SecurityGroups = kept
+	for id := range s.RemoteGroups {
+		if !remotes[id] {
+			delete(s.RemoteGroups, id)
+		}
+	}
+	if len(s.RemoteGroups) != len(remotes) {
+		return false
+	}
+	ags := s.AddressGroups[:0:0]
+	for _, ag := range s.AddressGroups {
+		if addrs[ag.ID] {
+			ags = append(ags, ag)
+		}
+	}
+	if len(ags) != len(addrs) {
+		return false
+	}
+	s.AddressGroups = ags
+	for n := range nets {
+		if !knownNets[n] {
+			return false
+		}
+	}
+	svc := s.NetworkPorts[:0:0]
+	for _, p := range s.NetworkPorts {
+		if nets[p.NetworkID] {
+			svc = append(svc, p)
+		}
+	}
+	s.NetworkPorts = svc
+	return true
 }
 
 // Run syncs, then follows the watch feed until ctx ends. Errors never
@@ -389,7 +486,7 @@ func (a *Agent) Run(ctx context.Context) error {
 					a.revision = ans.Revision
 				default:
 					var patched bool
-					if patched, err = a.applyChanges(ctx, ans.Changes); patched && err == nil {
+					if patched, err = a.applyChanges(ctx, ans); patched && err == nil {
 						a.revision = ans.Revision
 						a.cfg.Log.Info("applied changes without a snapshot", "host", a.cfg.Host, "revision", ans.Revision)
 					} else {

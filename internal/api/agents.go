@@ -233,5 +233,9 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, c policy.Caller) 
 		writeJSON(w, http.StatusOK, map[string]any{"resync": true, "revision": res.Revision})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": res.Revision, "changes": res.Changes})
+	body := map[string]any{"revision": res.Revision, "changes": res.Changes}
+	if res.Documents != nil {
+		body["documents"] = res.Documents
+	}
+	writeJSON(w, http.StatusOK, body)
 }

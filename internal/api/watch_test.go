@@ -411,3 +411,85 @@ func TestWatchClientGone(t *testing.T) {
 	// The server is still answering (and the recorder saw no 5xx).
 	e.must(200, "GET", "/v2.0/bulwark/watch?host=h&since=0&timeout=0", nil)
 }
+
+// TestWatchDocuments: an answer with changes carries the current documents
+// of what they touched, as far as they concern the host: its groups with
+// their rules, its ports (a port gone or moved away absent or bound
+// elsewhere), the members of its remote groups.
+func TestWatchDocuments(t *testing.T) {
+	e, _, _ := newAgentEnv(t, api.NoAuth{DefaultProject: defaultProject})
+	k := newKeepalived(e)
+	cursor := map[string]int64{}
+	for _, h := range []string{"host-a", "host-b", "host-c"} {
+		cursor[h] = int64(num(e.must(200, "GET", "/v2.0/bulwark/hosts/"+h+"/state", nil).JSON(t), "revision"))
+	}
+	type docs struct {
+		SecurityGroups []struct {
+			ID    string `json:"id"`
+			Rules []struct {
+				ID string `json:"id"`
+			} `json:"security_group_rules"`
+		} `json:"security_groups"`
+		Ports []struct {
+			ID   string `json:"id"`
+			Host string `json:"binding:host_id"`
+		} `json:"ports"`
+		RemoteGroups map[string]struct {
+			IPv4 []string `json:"ipv4"`
+		} `json:"remote_groups"`
+	}
+	answer := func(host string) docs {
+		t.Helper()
+		r := e.must(200, "GET", fmt.Sprintf("/v2.0/bulwark/watch?host=%s&since=%d&timeout=0", host, cursor[host]), nil)
+		var body struct {
+			Revision  int64 `json:"revision"`
+			Documents *docs `json:"documents"`
+		}
+		if err := json.Unmarshal(r.Body, &body); err != nil || body.Documents == nil {
+			t.Fatalf("%s: no documents in %s (%v)", host, r.Body, err)
+		}
+		cursor[host] = body.Revision
+		return *body.Documents
+	}
+
+	rule := str(e.create("security-group-rules", "security_group_rule", map[string]any{"security_group_id": k.haSG,
+		"direction": "ingress", "protocol": "tcp", "port_range_min": 80, "port_range_max": 80}), "id")
+	for _, h := range []string{"host-a", "host-b"} {
+		d := answer(h)
+		if len(d.SecurityGroups) != 1 || d.SecurityGroups[0].ID != k.haSG || len(d.Ports) != 0 || len(d.RemoteGroups) != 0 {
+			t.Fatalf("rule added, %s: documents %+v, want ha-sg alone", h, d)
+		}
+		if !slices.ContainsFunc(d.SecurityGroups[0].Rules, func(r struct {
+			ID string `json:"id"`
+		}) bool {
+			return r.ID == rule
+		}) {
+			t.Errorf("rule added, %s: ha-sg's document lacks the new rule", h)
+		}
+	}
+
+	e.update("ports", "port", k.c1, map[string]any{"security_groups": []string{k.otherSG, k.haSG}})
+	d := answer("host-a")
+	if m, ok := d.RemoteGroups[k.haSG]; !ok || !slices.Contains(m.IPv4, "10.9.0.10") || len(d.Ports) != 0 {
+		t.Errorf("C's port joins ha-sg, host-a: documents %+v, want ha-sg's members with 10.9.0.10 and no port", d)
+	}
+	d = answer("host-c")
+	if len(d.Ports) != 1 || d.Ports[0].ID != k.c1 {
+		t.Errorf("C's port joins ha-sg, host-c: documents %+v, want its port", d)
+	}
+
+	e.update("ports", "port", k.a2, map[string]any{"binding:host_id": "host-c"})
+	d = answer("host-a")
+	if len(d.Ports) != 1 || d.Ports[0].ID != k.a2 || d.Ports[0].Host != "host-c" {
+		t.Errorf("A2 moved to C, host-a: documents %+v, want A2 bound to host-c", d)
+	}
+
+	e.must(204, "DELETE", "/v2.0/ports/"+k.b1, nil)
+	d = answer("host-b")
+	if len(d.Ports) != 0 {
+		t.Errorf("B's port deleted, host-b: documents %+v, want no port", d)
+	}
+	if m := d.RemoteGroups[k.haSG]; slices.Contains(m.IPv4, "172.16.200.195") {
+		t.Errorf("B's port deleted, host-b: ha-sg's members still hold its address: %v", m.IPv4)
+	}
+}

@@ -204,6 +204,8 @@ type compiler struct {
 	memo    *Compiler
 	recWarn *[]string
 	recSets *[]setRef
+	// runNames: names(p) of this run.
+	runNames map[*Port]*portNames
 }
 
 // uniqueKeys maps each id to the part of a name derived from it: its first
@@ -250,8 +252,9 @@ func (c *compiler) addWarning(w string) {
 func (c *compiler) run() {
 	h := c.h
 	c.failClosed = map[string]bool{}
-	seen := map[string]bool{}
-	devs := map[string][]string{}
+	seen := make(map[string]bool, len(h.Ports))
+	devs := make(map[string][]string, len(h.Ports))
+	c.ports = make([]*Port, 0, len(h.Ports))
 	for i := range h.Ports {
 		p := &h.Ports[i]
 		if seen[p.ID] {
@@ -279,11 +282,11 @@ func (c *compiler) run() {
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	var portIDs []string
+	portIDs := make([]string, 0, len(c.ports))
 	for _, p := range c.ports {
 		portIDs = append(portIDs, p.ID)
 	}
-	c.portKey = uniqueKeys(portIDs, 10)
+	c.portKey = c.portKeysOf(portIDs)
 	// Groups used by filtered ports, in id order.
 	used := map[string]bool{}
 	for _, p := range c.ports {
@@ -327,6 +330,7 @@ func (c *compiler) run() {
 	}
 	c.buildSets()
 	c.rs.Zones = zones
+	c.rs.Ports = make([]PortInfo, 0, len(c.ports))
 	for _, p := range c.ports {
 		info := PortInfo{ID: p.ID, Device: p.Dev(), NetworkID: p.NetworkID, FailClosed: c.failClosed[p.ID]}
 		if p.Filtered() && !info.FailClosed {
@@ -339,7 +343,7 @@ func (c *compiler) run() {
 	for _, f := range []Family{IPv4, IPv6} {
 		for _, t := range []Table{Filter, Raw} {
 			tr := c.rs.Tables[f][t]
-			tr.Chains = sortChains(tr.Chains)
+			tr.Chains = c.sortChainsMemo(f, t, tr.Chains)
 		}
 	}
 }
@@ -347,6 +351,16 @@ func (c *compiler) run() {
 // sortChains returns the chains sorted by name, stably: it sorts
 // indices (ties broken by position), then moves each chain once.
 func sortChains(chains []Chain) []Chain {
+	idx := sortIndex(chains)
+	out := make([]Chain, len(chains))
+	for i, j := range idx {
+		out[i] = chains[j]
+	}
+	return out
+}
+
+// sortIndex returns the positions of chains in name order, stably.
+func sortIndex(chains []Chain) []int {
 	idx := make([]int, len(chains))
 	for i := range idx {
 		idx[i] = i
@@ -357,11 +371,7 @@ func sortChains(chains []Chain) []Chain {
 		}
 		return a - b
 	})
-	out := make([]Chain, len(chains))
-	for i, j := range idx {
-		out[i] = chains[j]
-	}
-	return out
+	return idx
 }
 
 // zones allocates one conntrack zone per network with filtered ports:
@@ -476,9 +486,10 @@ func (c *compiler) filter(f Family, groups []string) {
 		}},
 		Chain{Name: ChainFallback, Rules: []Rule{{Target: "DROP", Comment: CommentFallback}}},
 	)
-	from := Chain{Name: ChainFromPort, Unordered: true}
-	to := Chain{Name: ChainToPort, Unordered: true}
-	input := Chain{Name: ChainInput, Unordered: true}
+	from := Chain{Name: ChainFromPort, Unordered: true, Rules: make([]Rule, 0, len(c.ports))}
+	to := Chain{Name: ChainToPort, Unordered: true, Rules: make([]Rule, 0, len(c.ports))}
+	input := Chain{Name: ChainInput, Unordered: true, Rules: make([]Rule, 0, len(c.ports))}
+	t.Chains = append(c.chainsBuffer(f, Filter, 6+5*len(c.ports)+2*len(groups)), t.Chains...)
 	for _, p := range c.ports {
 		dev := p.Dev()
 		if c.failClosed[p.ID] {
@@ -502,11 +513,10 @@ func (c *compiler) filter(f Family, groups []string) {
 			to.Rules = append(to.Rules, m)
 			continue
 		}
-		in, out := c.ingress(p), c.egress(p)
-		jc := comment(CommentPort, p.ID)
-		from.Rules = append(from.Rules, Rule{Match: "-m physdev --physdev-in " + dev, Target: out, Goto: true, Comment: jc})
-		to.Rules = append(to.Rules, Rule{Match: "-m physdev --physdev-out " + dev, Target: in, Goto: true, Comment: jc})
-		input.Rules = append(input.Rules, Rule{Match: "-m physdev --physdev-in " + dev, Target: out, Goto: true, Comment: jc})
+		n := c.names(p)
+		from.Rules = append(from.Rules, n.from)
+		to.Rules = append(to.Rules, n.to)
+		input.Rules = append(input.Rules, n.input)
 		t.Chains = append(t.Chains, c.memoPortChains(p, f)...)
 	}
 	t.Chains = append(t.Chains, c.memoChain(f, Filter, from), c.memoChain(f, Filter, to), c.memoChain(f, Filter, input))
@@ -518,10 +528,10 @@ func (c *compiler) filter(f Family, groups []string) {
 	}
 }
 
-func (c *compiler) ingress(p *Port) string { return ChainPrefix + "i" + c.portKey[p.ID] }
-func (c *compiler) egress(p *Port) string  { return ChainPrefix + "o" + c.portKey[p.ID] }
-func (c *compiler) spoof(p *Port) string   { return ChainPrefix + "s" + c.portKey[p.ID] }
-func (c *compiler) dest(p *Port) string    { return ChainPrefix + "d" + c.portKey[p.ID] }
+func (c *compiler) ingress(p *Port) string { return c.names(p).in }
+func (c *compiler) egress(p *Port) string  { return c.names(p).out }
+func (c *compiler) spoof(p *Port) string   { return c.names(p).spoof }
+func (c *compiler) dest(p *Port) string    { return c.names(p).dest }
 
 func (c *compiler) groupChainName(id, dir string, f Family) string {
 	k := id + "|" + dir + "|" + strconv.Itoa(int(f))

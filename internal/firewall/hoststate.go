@@ -141,6 +141,9 @@ type Inventory struct {
 	SecurityGroups []model.SecurityGroup // with SecurityGroupRules filled in
 	AddressGroups  []model.AddressGroup
 	Networks       []model.Network
+	// Members, when not nil, are the addresses of every remote group
+	// (from a server that sees every host); nil: computed from Ports.
+	Members map[string][]string
 }
 
 // BuildHostState selects from inv what host must enforce: the ports bound
@@ -195,17 +198,25 @@ func BuildHostState(host string, inv *Inventory, bridges map[string]string, zone
 	for id := range remote {
 		h.Members[id] = []string{}
 	}
-	for i := range inv.Ports {
-		mp := &inv.Ports[i]
-		for _, g := range mp.SecurityGroups {
-			if !remote[g] {
-				continue
+	if inv.Members != nil {
+		for id := range remote {
+			if m := inv.Members[id]; m != nil {
+				h.Members[id] = m
 			}
-			for _, ip := range mp.FixedIPs {
-				h.Members[g] = append(h.Members[g], ip.IPAddress)
-			}
-			for _, ap := range mp.AllowedAddressPairs {
-				h.Members[g] = append(h.Members[g], ap.IPAddress)
+		}
+	} else {
+		for i := range inv.Ports {
+			mp := &inv.Ports[i]
+			for _, g := range mp.SecurityGroups {
+				if !remote[g] {
+					continue
+				}
+				for _, ip := range mp.FixedIPs {
+					h.Members[g] = append(h.Members[g], ip.IPAddress)
+				}
+				for _, ap := range mp.AllowedAddressPairs {
+					h.Members[g] = append(h.Members[g], ap.IPAddress)
+				}
 			}
 		}
 	}
@@ -226,7 +237,7 @@ func addServicePorts(h *HostState, inv *Inventory) {
 	for _, list := range [][]model.Port{inv.Ports, inv.NetworkPorts} {
 		for i := range list {
 			mp := &list[i]
-			if seen[mp.ID] || h.Networks[mp.NetworkID] == nil {
+			if !model.IsNetworkServicePort(mp.DeviceOwner) || seen[mp.ID] || h.Networks[mp.NetworkID] == nil {
 				continue
 			}
 			seen[mp.ID] = true
@@ -252,6 +263,7 @@ func addServicePorts(h *HostState, inv *Inventory) {
 func portFromModel(mp *model.Port) Port {
 	p := Port{
 		ID:             mp.ID,
+		Device:         DeviceName(mp.ID),
 		NetworkID:      mp.NetworkID,
 		MAC:            mp.MACAddress,
 		SecurityGroups: append([]string{}, mp.SecurityGroups...),

@@ -24,13 +24,44 @@ type Compiler struct {
 	groups map[string]*groupMemo
 	sets   map[string]*setMemo
 	chains map[chainMemoKey][]Rule
+	names  map[portNamesKey]*portNames
+	sorted map[chainMemoKey]*sortMemo
+	// scratch holds a table's chains before sorting (the sorted copy is
+	// what a ruleset keeps), reused from call to call.
+	scratch map[chainMemoKey][]Chain
+	// portKeyIDs and portKeys: the last uniqueKeys of the port ids.
+	portKeyIDs []string
+	portKeys   map[string]string
 	// The entries used by the current call; they replace the maps above
 	// when it ends, so that entries of objects gone are dropped.
 	nextPorts  map[portMemoKey]*portMemo
 	nextGroups map[string]*groupMemo
 	nextSets   map[string]*setMemo
 	nextChains map[chainMemoKey][]Rule
+	nextNames  map[portNamesKey]*portNames
 	kb         []byte
+}
+
+// portNamesKey is everything a port's chain names and dispatch rules
+// depend on.
+type portNamesKey struct {
+	id, dev, key string
+}
+
+// portNames are a port's chain names and the rules that send its traffic
+// to them from the dispatch chains (the same in both families), built once
+// and shared by every compile that keeps the port.
+type portNames struct {
+	in, out, spoof, dest string
+	from, to, input      Rule
+}
+
+// sortMemo remembers how the last compile ordered a table's chains: when
+// the next one produces the same names in the same order, the same
+// permutation applies.
+type sortMemo struct {
+	names []string
+	idx   []int
 }
 
 type portMemoKey struct {
@@ -45,7 +76,7 @@ type chainMemoKey struct {
 }
 
 type portMemo struct {
-	key    string
+	in     *portInputs
 	chains []Chain
 	warns  []string
 }
@@ -73,10 +104,14 @@ func (m *Compiler) Compile(h *HostState) *Ruleset {
 	m.nextGroups = make(map[string]*groupMemo, len(m.groups))
 	m.nextSets = make(map[string]*setMemo, len(m.sets))
 	m.nextChains = make(map[chainMemoKey][]Rule, len(m.chains))
+	m.nextNames = make(map[portNamesKey]*portNames, len(m.names))
+	if m.sorted == nil {
+		m.sorted = map[chainMemoKey]*sortMemo{}
+	}
 	c := &compiler{h: h, rs: NewRuleset(), sets: map[string]setRef{}, chainNames: map[string]string{}, memo: m}
 	c.run()
-	m.ports, m.groups, m.sets, m.chains = m.nextPorts, m.nextGroups, m.nextSets, m.nextChains
-	m.nextPorts, m.nextGroups, m.nextSets, m.nextChains = nil, nil, nil, nil
+	m.ports, m.groups, m.sets, m.chains, m.names = m.nextPorts, m.nextGroups, m.nextSets, m.nextChains, m.nextNames
+	m.nextPorts, m.nextGroups, m.nextSets, m.nextChains, m.nextNames = nil, nil, nil, nil, nil
 	c.rs.ImmutableRules = true
 	return c.rs
 }
@@ -128,41 +163,52 @@ func (k *keyBuf) pint(n *int) {
 	k.num(*n)
 }
 
-// portMemoKey encodes everything portChains reads: the port's own fields,
-// the names of its chains and of its groups' chains, and its
-// statefulness. The result lives in a shared buffer, valid until the next
-// key is built.
-func (c *compiler) portMemoKey(p *Port, f Family) []byte {
-	k := keyBuf(c.memo.kb[:0])
-	k.num(int(f))
-	k.str(p.ID)
-	k.str(p.NetworkID)
-	k.str(p.Device)
-	k.str(p.MAC)
-	k.str(c.portKey[p.ID])
-	k.flag(c.stateless(p))
-	k.num(len(p.FixedIPs))
-	for _, s := range p.FixedIPs {
-		k.str(s)
+// portInputs is everything portChains reads for one port and family:
+// the port's own fields, the names of its chains and of its groups'
+// chains, its statefulness and its network's DHCP and router ports. It is
+// compared field by field (strings shared with the previous compile
+// compare at a glance), which is cheaper than encoding a key.
+type portInputs struct {
+	id, networkID, device, mac string
+	fixedIPs                   []string
+	pairs                      []model.AddressPair
+	groups                     []string
+	groupKeys                  []string // "" for a group the host lacks
+	nameKey                    string
+	stateless                  bool
+	netKey                     string
+}
+
+func (c *compiler) samePortInputs(in *portInputs, p *Port) bool {
+	if in.id != p.ID || in.networkID != p.NetworkID || in.device != p.Device || in.mac != p.MAC ||
+		in.nameKey != c.portKey[p.ID] || in.stateless != c.stateless(p) || in.netKey != c.networkKey(p.NetworkID) ||
+		!slices.Equal(in.fixedIPs, p.FixedIPs) || !slices.Equal(in.pairs, p.AddressPairs) || !slices.Equal(in.groups, p.SecurityGroups) {
+		return false
 	}
-	k.num(len(p.AddressPairs))
-	for _, ap := range p.AddressPairs {
-		k.str(ap.IPAddress)
-		k.str(ap.MACAddress)
-	}
-	k.str(c.networkKey(p.NetworkID))
-	k.num(len(p.SecurityGroups))
-	for _, id := range p.SecurityGroups {
-		k.str(id)
-		if c.h.Groups[id] == nil {
-			k.flag(false)
-			continue
+	for i, id := range p.SecurityGroups {
+		k := ""
+		if c.h.Groups[id] != nil {
+			k = c.groupKey[id]
 		}
-		k.flag(true)
-		k.str(c.groupKey[id])
+		if in.groupKeys[i] != k {
+			return false
+		}
 	}
-	c.memo.kb = k
-	return k
+	return true
+}
+
+func (c *compiler) portInputsOf(p *Port) *portInputs {
+	in := &portInputs{id: p.ID, networkID: p.NetworkID, device: p.Device, mac: p.MAC,
+		fixedIPs: slices.Clone(p.FixedIPs), pairs: slices.Clone(p.AddressPairs), groups: slices.Clone(p.SecurityGroups),
+		nameKey: c.portKey[p.ID], stateless: c.stateless(p), netKey: c.networkKey(p.NetworkID)}
+	for _, id := range p.SecurityGroups {
+		k := ""
+		if c.h.Groups[id] != nil {
+			k = c.groupKey[id]
+		}
+		in.groupKeys = append(in.groupKeys, k)
+	}
+	return in
 }
 
 // networkKey encodes what a port's chains read about its network: the
@@ -196,9 +242,8 @@ func (c *compiler) memoPortChains(p *Port, f Family) []Chain {
 	if m == nil {
 		return c.portChains(p, f)
 	}
-	key := c.portMemoKey(p, f)
 	mk := portMemoKey{p.ID, f}
-	if e := m.ports[mk]; e != nil && e.key == string(key) { // no allocation
+	if e := m.ports[mk]; e != nil && c.samePortInputs(e.in, p) {
 		for _, w := range e.warns {
 			c.addWarning(w)
 		}
@@ -209,7 +254,7 @@ func (c *compiler) memoPortChains(p *Port, f Family) []Chain {
 	c.recWarn = &warns
 	chains := c.portChains(p, f)
 	c.recWarn = nil
-	m.nextPorts[mk] = &portMemo{key: string(key), chains: chains, warns: warns}
+	m.nextPorts[mk] = &portMemo{in: c.portInputsOf(p), chains: chains, warns: warns}
 	return chains
 }
 
@@ -310,4 +355,103 @@ func (c *compiler) memoChain(f Family, t Table, ch Chain) Chain {
 	}
 	m.nextChains[k] = ch.Rules
 	return ch
+}
+
+// names returns p's chain names and dispatch rules, from the previous
+// compile when its id, device and name key are unchanged.
+func (c *compiler) names(p *Port) *portNames {
+	if n := c.runNames[p]; n != nil {
+		return n
+	}
+	k := portNamesKey{p.ID, p.Dev(), c.portKey[p.ID]}
+	m := c.memo
+	var n *portNames
+	if m != nil {
+		n = m.names[k]
+	}
+	if n == nil {
+		n = &portNames{in: ChainPrefix + "i" + k.key, out: ChainPrefix + "o" + k.key,
+			spoof: ChainPrefix + "s" + k.key, dest: ChainPrefix + "d" + k.key}
+		jc := comment(CommentPort, p.ID)
+		n.from = Rule{Match: "-m physdev --physdev-in " + k.dev, Target: n.out, Goto: true, Comment: jc}
+		n.to = Rule{Match: "-m physdev --physdev-out " + k.dev, Target: n.in, Goto: true, Comment: jc}
+		n.input = n.from
+	}
+	if m != nil {
+		m.nextNames[k] = n
+	}
+	if c.runNames == nil {
+		c.runNames = make(map[*Port]*portNames, len(c.ports))
+	}
+	c.runNames[p] = n
+	return n
+}
+
+// sortChainsMemo is sortChains, reusing the previous compile's order of
+// the same table when the chain names come in the same order.
+func (c *compiler) sortChainsMemo(f Family, t Table, chains []Chain) []Chain {
+	m := c.memo
+	if m == nil {
+		return sortChains(chains)
+	}
+	k := chainMemoKey{f: f, t: t}
+	defer func() {
+		if m.scratch == nil {
+			m.scratch = map[chainMemoKey][]Chain{}
+		}
+		clear(chains) // drop references to the rules
+		m.scratch[k] = chains[:0]
+	}()
+	if e := m.sorted[k]; e != nil && len(e.names) == len(chains) {
+		same := true
+		for i := range chains {
+			if chains[i].Name != e.names[i] {
+				same = false
+				break
+			}
+		}
+		if same {
+			out := make([]Chain, len(chains))
+			for i, j := range e.idx {
+				out[i] = chains[j]
+			}
+			return out
+		}
+	}
+	idx := sortIndex(chains)
+	names := make([]string, len(chains))
+	for i := range chains {
+		names[i] = chains[i].Name
+	}
+	m.sorted[k] = &sortMemo{names: names, idx: idx}
+	out := make([]Chain, len(chains))
+	for i, j := range idx {
+		out[i] = chains[j]
+	}
+	return out
+}
+
+// chainsBuffer returns an empty slice to build a table's chains in.
+func (c *compiler) chainsBuffer(f Family, t Table, n int) []Chain {
+	if c.memo == nil {
+		return make([]Chain, 0, n)
+	}
+	k := chainMemoKey{f: f, t: t}
+	buf := c.memo.scratch[k]
+	delete(c.memo.scratch, k)
+	return slices.Grow(buf[:0], n)
+}
+
+// portKeysOf is uniqueKeys(ids, 10), reused when the ids are the same as
+// in the previous call.
+func (c *compiler) portKeysOf(ids []string) map[string]string {
+	m := c.memo
+	if m == nil {
+		return uniqueKeys(ids, 10)
+	}
+	if m.portKeys != nil && slices.Equal(m.portKeyIDs, ids) {
+		return m.portKeys
+	}
+	m.portKeyIDs, m.portKeys = slices.Clone(ids), uniqueKeys(ids, 10)
+	return m.portKeys
 }

@@ -138,3 +138,21 @@ func (f *feed) compactTo(c int64) {
 	}
 	f.top = max(f.top, c)
 }
+
+// scan calls fn for every change in (from, to], oldest first, and reports
+// whether the tail covered that whole range and fn accepted every change
+// (fn returning false stops the scan).
+func (f *feed) scan(from, to int64, fn func(store.WatchChange) bool) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.valid || from < f.base || to > f.top || from < f.compacted {
+		return false
+	}
+	i := sort.Search(len(f.tail), func(i int) bool { return f.tail[i].Seq > from })
+	for ; i < len(f.tail) && f.tail[i].Seq <= to; i++ {
+		if !fn(f.tail[i]) {
+			return false
+		}
+	}
+	return true
+}

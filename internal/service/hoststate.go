@@ -71,6 +71,9 @@ func (s *Service) GetHostState(ctx context.Context, c policy.Caller, host string
 		if err != nil {
 			return err
 		}
+		// The agent's next poll is likely to come here: its interests are
+		// known now.
+		s.rememberInterest(host, refs, out.Revision)
 		if out.SecurityGroups, err = docsByID(ctx, tx, store.SecurityGroups, refs.Groups); err != nil {
 			return err
 		}

@@ -51,6 +51,9 @@ type Service struct {
 	cfg Config
 	// feed is the change-log tail shared by this server's watchers.
 	feed *feed
+	// watchCache holds the hosts' interests and recent documents for
+	// watch answers (watchdocs.go).
+	watchCache watchCache
 }
 
 // New returns a Service.

@@ -19,12 +19,13 @@ import (
 // rule of one; a port that is or was a member of a group that those
 // groups' rules name as remote group; an address group those rules name;
 // a DHCP or router-interface port on a network of H's ports. Interests are
-// read from the state at the time of the check, in the same read
-// transaction as the changes: an earlier change to something H no longer
-// uses is not reported, and something H starts using is reported through
-// the change that made H use it (a port or a rule change), so an agent
-// must (re)read what it starts using instead of trusting what it cached
-// before. Changes examined and found irrelevant are not examined again.
+// those of a state at least as new as the position watched from (cached
+// per server, see watchdocs.go): an earlier change to something H no
+// longer uses is not reported, and something H starts using is reported
+// through the change that made H use it (a port or a rule change), whose
+// answer carries the documents the agent needs, or tells it to read a
+// snapshot by their absence. Changes examined and found irrelevant are
+// not examined again.
 
 // WatchBatch bounds the change-log entries examined per read.
 const WatchBatch = 1000
@@ -42,6 +43,9 @@ type WatchResult struct {
 	Revision int64
 	// Changes are the changes that concern the host, oldest first.
 	Changes []WatchedChange
+	// Documents: the current state of what Changes touched (nil when
+	// there are no changes).
+	Documents *WatchDocuments
 }
 
 // WatchedChange is one change-log entry as the watch feed reports it.
@@ -73,11 +77,22 @@ func (s *Service) Watch(ctx context.Context, c policy.Caller, host string, since
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	res := &WatchResult{Revision: since, Changes: []WatchedChange{}}
-	// The host's interests, read at the first change not keyed to the
-	// host itself and kept for the rest of this poll: they change only
-	// through a port on the host (host:H) or a rule of a group it uses
-	// (sg:G), and either is reported, which ends the poll.
-	var interest map[string]bool
+	// The host's interests (cached per server, see watchdocs.go), taken
+	// at the first change not keyed to the host itself and kept for the
+	// rest of this poll: they change only through a port on the host
+	// (host:H) or a rule of a group it uses (sg:G), and either is
+	// reported, which ends the poll.
+	var interest *hostInterest
+	var reported []store.WatchChange
+	since0 := since
+	needInterest := func() error {
+		if interest != nil {
+			return nil
+		}
+		var err error
+		interest, err = s.interest(ctx, host, since0)
+		return err
+	}
 	for first := true; ; first = false {
 		// Taken before the read: a commit the read misses closes it.
 		wake, published := s.st.Notifier().Wait()
@@ -111,29 +126,38 @@ func (s *Service) Watch(ctx context.Context, c policy.Caller, host string, since
 			res.Resync, res.Revision, res.Changes = true, newest, nil
 			return res, nil
 		}
+		if first {
+			// Taken now, off the path of the next change: usually a
+			// cache hit; a miss is this host's first poll on this server
+			// or follows a change of its interests.
+			if err := needInterest(); err != nil {
+				return nil, err
+			}
+		}
 		more := len(changes) == WatchBatch
 		for _, ch := range changes {
 			if !concerns(ch.Keys, store.KeyHost+host, nil) {
-				if interest == nil {
-					err := s.st.Read(ctx, func(tx store.Tx) error {
-						refs, err := tx.HostRefs(ctx, host)
-						interest = refs.Keys(host)
-						return err
-					})
-					if err != nil {
-						return nil, err
-					}
+				if err := needInterest(); err != nil {
+					return nil, err
 				}
-				if !concerns(ch.Keys, "", interest) {
+				if !concerns(ch.Keys, "", interest.keys) {
 					continue
 				}
 			}
+			reported = append(reported, ch)
 			res.Changes = append(res.Changes, WatchedChange{Seq: ch.Seq, Resource: ch.Resource, ID: ch.ResourceID, Op: ch.Op, Revision: ch.Revision})
 		}
 		if len(changes) > 0 {
 			res.Revision = changes[len(changes)-1].Seq
 		}
 		if len(res.Changes) > 0 {
+			if err := needInterest(); err != nil {
+				return nil, err
+			}
+			if res.Documents, err = s.documents(ctx, host, interest, reported); err != nil {
+				return nil, err
+			}
+			s.settleInterest(host, interest, reported, res.Revision)
 			return res, nil
 		}
 		if more {
@@ -142,6 +166,9 @@ func (s *Service) Watch(ctx context.Context, c policy.Caller, host string, since
 		select {
 		case <-wake:
 		case <-timer.C:
+			if interest != nil {
+				s.settleInterest(host, interest, nil, res.Revision)
+			}
 			return res, nil
 		case <-ctx.Done():
 			return nil, ctx.Err()

@@ -16,6 +16,10 @@ import (
 //	netport:<n>  a DHCP or router-interface port on network n, before or
 //	             after the change (model.IsNetworkServicePort)
 //	sg:<g>       security group g itself, or one of its rules
+//	sgrefs:<g>   a rule of g that names a remote group or address group
+//	             (also keyed sg:<g>): such a change can alter what the
+//	             hosts using g depend on (HostRefs); no other change of a
+//	             group can
 //	ag:<a>       address group a
 //
 // Networks and subnets get no keys: nothing an agent enforces depends on
@@ -26,6 +30,7 @@ const (
 	KeyMember       = "member:"
 	KeyNetworkPort  = "netport:"
 	KeyGroup        = "sg:"
+	KeyGroupRefs    = "sgrefs:"
 	KeyAddressGroup = "ag:"
 )
 

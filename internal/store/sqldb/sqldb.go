@@ -417,8 +417,9 @@ func (t *sqlTx) CountByProject(ctx context.Context, tb store.Table, projectID st
 // logChange records one change-log entry with its watch keys; it is
 // appended at commit. A port's keys depend on the whole transaction and
 // are computed then; the keys of the other resources are known now
-// (groupID: a rule's group).
-func (t *sqlTx) logChange(ctx context.Context, tb store.Table, id, project string, rev int64, op, groupID string) error {
+// (groupID: a rule's group; groupRefs: the rule names a remote group or
+// address group).
+func (t *sqlTx) logChange(ctx context.Context, tb store.Table, id, project string, rev int64, op, groupID string, groupRefs bool) error {
 	c := pendingChange{resource: store.Resource[tb], id: id, project: project, op: op, revision: rev, changedAt: model.Now()}
 	switch tb {
 	case store.Ports:
@@ -430,6 +431,9 @@ func (t *sqlTx) logChange(ctx context.Context, tb store.Table, id, project strin
 		c.keys = []string{store.KeyGroup + id}
 	case store.Rules:
 		c.keys = []string{store.KeyGroup + groupID}
+		if groupRefs {
+			c.keys = append(c.keys, store.KeyGroupRefs+groupID)
+		}
 	case store.AddressGroups:
 		c.keys = []string{store.KeyAddressGroup + id}
 	}
@@ -607,20 +611,24 @@ func (t *sqlTx) columnsAndArgs(tb store.Table, r store.Row) ([]string, []any) {
 	return cols, args
 }
 
-// groupOf returns a rule row's security group (for its watch key).
-func groupOf(tb store.Table, r store.Row) string {
+// ruleOf returns a rule row's security group and whether the rule names a
+// remote group or address group (for its watch keys).
+func ruleOf(tb store.Table, r store.Row) (group string, refs bool) {
 	if tb != store.Rules {
+		return "", false
+	}
+	str := func(col string) string {
+		switch v := r.Cols[col].(type) {
+		case string:
+			return v
+		case *string:
+			if v != nil {
+				return *v
+			}
+		}
 		return ""
 	}
-	switch v := r.Cols["security_group_id"].(type) {
-	case string:
-		return v
-	case *string:
-		if v != nil {
-			return *v
-		}
-	}
-	return ""
+	return str("security_group_id"), str("remote_group_id") != "" || str("remote_address_group_id") != ""
 }
 
 func (t *sqlTx) Insert(ctx context.Context, tb store.Table, r store.Row) error {
@@ -637,7 +645,8 @@ func (t *sqlTx) Insert(ctx context.Context, tb store.Table, r store.Row) error {
 		}
 		return fmt.Errorf("store: insert %s: %w", tb, err)
 	}
-	return t.logChange(ctx, tb, r.ID, r.ProjectID, r.Revision, "create", groupOf(tb, r))
+	group, refs := ruleOf(tb, r)
+	return t.logChange(ctx, tb, r.ID, r.ProjectID, r.Revision, "create", group, refs)
 }
 
 func (t *sqlTx) Update(ctx context.Context, tb store.Table, r store.Row) error {
@@ -662,18 +671,19 @@ func (t *sqlTx) Update(ctx context.Context, tb store.Table, r store.Row) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return store.ErrNotFound
 	}
-	return t.logChange(ctx, tb, r.ID, r.ProjectID, r.Revision, "update", groupOf(tb, r))
+	group, refs := ruleOf(tb, r)
+	return t.logChange(ctx, tb, r.ID, r.ProjectID, r.Revision, "update", group, refs)
 }
 
 func (t *sqlTx) Delete(ctx context.Context, tb store.Table, id, projectID string, revision int64) error {
-	var group string
+	var group, remoteGroup, remoteAddrGroup string
 	switch tb {
 	case store.Ports:
 		if err := t.touchPort(ctx, id); err != nil {
 			return err
 		}
 	case store.Rules:
-		err := t.tx.QueryRowContext(ctx, t.db.dialect.Rebind("SELECT security_group_id FROM security_group_rules WHERE id = ?"), id).Scan(&group)
+		err := t.tx.QueryRowContext(ctx, t.db.dialect.Rebind("SELECT security_group_id, remote_group_id, remote_address_group_id FROM security_group_rules WHERE id = ?"), id).Scan(&group, &remoteGroup, &remoteAddrGroup)
 		if errors.Is(err, sql.ErrNoRows) {
 			return store.ErrNotFound
 		}
@@ -688,7 +698,7 @@ func (t *sqlTx) Delete(ctx context.Context, tb store.Table, id, projectID string
 	if n, _ := res.RowsAffected(); n == 0 {
 		return store.ErrNotFound
 	}
-	return t.logChange(ctx, tb, id, projectID, revision, "delete", group)
+	return t.logChange(ctx, tb, id, projectID, revision, "delete", group, remoteGroup != "" || remoteAddrGroup != "")
 }
 
 func (t *sqlTx) NextCounter(ctx context.Context, name string) (int64, error) {

@@ -101,7 +101,7 @@ func TestWatchKeys(t *testing.T) {
 			}
 			return tx.Delete(ctx, store.Ports, "port-01", "p1", 3)
 		}, [][]string{{"member:sg-2"}}},
-		{"rule created, updated, deleted", func(tx store.Tx) error {
+		{"rule naming a remote group created, updated, deleted", func(tx store.Tx) error {
 			r := row(store.Rules, "r1", "p0", 0, "a", parents)
 			if err := tx.Insert(ctx, store.Rules, r); err != nil {
 				return err
@@ -110,7 +110,15 @@ func TestWatchKeys(t *testing.T) {
 				return err
 			}
 			return tx.Delete(ctx, store.Rules, "r1", "p0", 0)
-		}, [][]string{{"sg:sg-parent"}, {"sg:sg-parent"}, {"sg:sg-parent"}}},
+		}, [][]string{{"sg:sg-parent", "sgrefs:sg-parent"}, {"sg:sg-parent", "sgrefs:sg-parent"}, {"sg:sg-parent", "sgrefs:sg-parent"}}},
+		{"plain rule created, deleted", func(tx store.Tx) error {
+			r := row(store.Rules, "r2", "p0", 0, "b", parents)
+			r.Cols["remote_group_id"], r.Cols["remote_address_group_id"] = "", ""
+			if err := tx.Insert(ctx, store.Rules, r); err != nil {
+				return err
+			}
+			return tx.Delete(ctx, store.Rules, "r2", "p0", 0)
+		}, [][]string{{"sg:sg-parent"}, {"sg:sg-parent"}}},
 		{"group and address group", func(tx store.Tx) error {
 			if err := tx.Update(ctx, store.SecurityGroups, row(store.SecurityGroups, "sg-2", "p0", 2, "two", nil)); err != nil {
 				return err
@@ -125,7 +133,7 @@ func TestWatchKeys(t *testing.T) {
 			t.Errorf("%s: keys %v, want %v", c.what, got, c.want)
 		}
 	}
-	if all := watchChanges(t, db, start); len(all) != 12 {
+	if all := watchChanges(t, db, start); len(all) != 14 {
 		t.Errorf("%d changes", len(all))
 	}
 
