@@ -96,19 +96,19 @@ func main() {
 
 // result is one run's figures (durations in milliseconds).
 type result struct {
-	Engine           string  `json:"engine"`
-	Servers          int     `json:"servers"`
-	Agents           int     `json:"agents"`
-	Ports            int     `json:"ports"`
-	LoadSeconds      float64 `json:"load_s"`
-	ConvergeSeconds  float64 `json:"converge_s"`
-	RuleP50          float64 `json:"rule_all_p50_ms"` // per agent, over every agent and repetition
-	RuleP99          float64 `json:"rule_all_p99_ms"`
-	RuleAllMax       float64 `json:"rule_last_agent_max_ms"` // slowest repetition's last agent
+	Engine          string  `json:"engine"`
+	Servers         int     `json:"servers"`
+	Agents          int     `json:"agents"`
+	Ports           int     `json:"ports"`
+	LoadSeconds     float64 `json:"load_s"`
+	ConvergeSeconds float64 `json:"converge_s"`
+	RuleP50         float64 `json:"rule_all_p50_ms"` // per agent, over every agent and repetition
+	RuleP99         float64 `json:"rule_all_p99_ms"`
+	RuleAllMax      float64 `json:"rule_last_agent_max_ms"` // slowest repetition's last agent
 	// RuleFirstLast: the first rule change after the agents connected
 	// (the servers' interest caches still cold), time to its last agent;
 	// not in the figures above.
-	RuleFirstLast float64 `json:"rule_first_last_agent_ms"`
+	RuleFirstLast    float64 `json:"rule_first_last_agent_ms"`
 	PortP50          float64 `json:"port_p50_ms"`
 	PortP99          float64 `json:"port_p99_ms"`
 	RestartP50       float64 `json:"restart_p50_ms"`
