@@ -39,7 +39,7 @@ fi
 # shellcheck disable=SC2206
 extra=(${BENCH_SCALE_ARGS:-})
 
-echo "| engine × servers | agents | ports | load | first sync | first rule change, last agent | rule change, every agent: p50 / p99 (last) | one-port change p50 / p99 | agent restart p50 / max | server RSS (peak) | server CPU | PostgreSQL CPU | PostgreSQL load (measured phase) |"
+echo "| engine × servers | agents | ports | load | first sync | first 3 rule changes, slowest last agent | rule change, every agent: p50 / p99 (last) | one-port change p50 / p99 | agent restart p50 / max | server RSS (peak) | server CPU | PostgreSQL CPU | PostgreSQL load (measured phase) |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 IFS=, read -ra sizes <<<"${BENCH_SCALE_SIZES:-100/10000,300/30000,1000/100000}"
 for s in "${sizes[@]}"; do

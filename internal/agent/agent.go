@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -272,7 +273,11 @@ type watchedChange struct {
 
 // watch long-polls for changes after since.
 func (a *Agent) watch(ctx context.Context, since int64) (*watchAnswer, error) {
-	u := fmt.Sprintf("%s?host=%s&since=%d&timeout=%d", a.url("watch"), url.QueryEscape(a.cfg.Host), since, int(a.cfg.WatchWait/time.Second))
+	// The long poll's length varies by ±20 %: a change that concerns every
+	// host restarts every agent's poll at the same moment, and without
+	// jitter their timeouts would all come back at the same moment too.
+	wait := a.cfg.WatchWait.Seconds() * (0.8 + 0.4*rand.Float64())
+	u := fmt.Sprintf("%s?host=%s&since=%d&timeout=%.1f", a.url("watch"), url.QueryEscape(a.cfg.Host), since, wait)
 	var ans watchAnswer
 	_, err := a.cfg.Client.Get(ctx, u, &ans, &gophercloud.RequestOpts{OkCodes: []int{200}})
 	if err != nil {

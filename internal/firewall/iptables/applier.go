@@ -45,6 +45,7 @@ import (
 	"maps"
 	"os/exec"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -491,7 +492,9 @@ func (a *Applier) apply(ctx context.Context, w *want) error {
 	// 2. One transaction per family.
 	for _, fam := range a.families() {
 		var buf bytes.Buffer
+		full := false
 		if ts := ks.tables[fam][firewall.Filter]; ts == nil || len(ts.chains) == 0 {
+			full = true
 			// A full write: size the text once instead of letting the
 			// buffer double its way up (the copies are the resync's
 			// memory peak).
@@ -512,6 +515,13 @@ func (a *Applier) apply(ctx context.Context, w *want) error {
 			a.logf("iptables: applied", "family", int(fam), "lines", lines)
 		}
 		ks.tables[fam] = next
+		if full && buf.Cap() > 1<<20 {
+			// The text of a full write (megabytes on a large host) is
+			// garbage now: collect it before the next family's text is
+			// built, or the resync's peak holds both.
+			buf = bytes.Buffer{}
+			runtime.GC()
+		}
 	}
 
 	// 3. Sets nothing references any more.
