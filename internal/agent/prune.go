@@ -28,27 +28,40 @@ func writes(a Applier) int {
 const uplink = "bulwark-uplink"
 
 type localAddr struct {
-	dev, mac string
-	prefix   netip.Prefix
+	dev, mac, network string
+	prefix            netip.Prefix
+	fixed             bool // a fixed IP (owned), not an address pair (shareable)
 }
 
 // keepFunc judges a tracked connection by its first packet against the
 // ruleset just applied: a connection survives only if a NEW packet like
 // its first one would still be accepted. Connections in zones Bulwark did
 // not assign, or touching no local filtered port, are left alone.
+//
+// An address pair is shared by design (a VIP moves between the ports that
+// list it) and a port without port security may hold any address: so an
+// end of the flow that matches only address pairs could be any port that
+// lists it, or an unfiltered port on the same network. The connection
+// survives if any of those readings accepts it: a live session through
+// the port that really holds a VIP is not cut because another port lists
+// the VIP too.
 func keepFunc(h *firewall.HostState, rs *firewall.Ruleset, zones map[string]uint16) func(iptables.FlowInfo) bool {
 	ours := map[uint16]bool{}
 	for _, z := range zones {
 		ours[z] = true
 	}
 	var locals []localAddr
+	unfilteredNets := map[string]bool{}
 	for _, p := range h.Ports {
 		if !p.Filtered() {
+			if !p.FailClosed {
+				unfilteredNets[p.NetworkID] = true
+			}
 			continue
 		}
 		for _, ip := range p.FixedIPs {
 			if a, err := netip.ParseAddr(ip); err == nil {
-				locals = append(locals, localAddr{p.Dev(), p.MAC, netip.PrefixFrom(a, a.BitLen())})
+				locals = append(locals, localAddr{p.Dev(), p.MAC, p.NetworkID, netip.PrefixFrom(a, a.BitLen()), true})
 			}
 		}
 		for _, pr := range p.AddressPairs {
@@ -57,49 +70,73 @@ func keepFunc(h *firewall.HostState, rs *firewall.Ruleset, zones map[string]uint
 				if mac == "" {
 					mac = p.MAC
 				}
-				locals = append(locals, localAddr{p.Dev(), mac, pf})
+				locals = append(locals, localAddr{p.Dev(), mac, p.NetworkID, pf, false})
 			}
 		}
 	}
-	find := func(a netip.Addr) *localAddr {
-		best := -1
+	// candidates are the local ports an address may stand for: its fixed
+	// IP's port if it is one; else every port with a pair covering it,
+	// plus "not a filtered port" (nil) when an unfiltered port shares a
+	// network with them. Empty: the address is not local.
+	candidates := func(a netip.Addr) []*localAddr {
+		var pairs []*localAddr
+		anyUnfiltered := false
 		for i := range locals {
-			if locals[i].prefix.Contains(a) && (best < 0 || locals[i].prefix.Bits() > locals[best].prefix.Bits()) {
-				best = i
+			l := &locals[i]
+			if !l.prefix.Contains(a) {
+				continue
 			}
+			if l.fixed {
+				return []*localAddr{l}
+			}
+			pairs = append(pairs, l)
+			anyUnfiltered = anyUnfiltered || unfilteredNets[l.network]
 		}
-		if best < 0 {
-			return nil
+		if anyUnfiltered {
+			pairs = append(pairs, nil)
 		}
-		return &locals[best]
+		return pairs
 	}
 	ev4, ev6 := firewall.NewEvaluator(rs, firewall.IPv4), firewall.NewEvaluator(rs, firewall.IPv6)
 	return func(fl iptables.FlowInfo) bool {
 		if fl.Zone == 0 || !ours[fl.Zone] {
 			return true
 		}
-		src, dst := find(fl.Src), find(fl.Dst)
-		if src == nil && dst == nil {
+		srcs, dsts := candidates(fl.Src), candidates(fl.Dst)
+		if len(srcs) == 0 && len(dsts) == 0 {
 			return true
 		}
-		p := firewall.Packet{Family: firewall.IPv4, Hook: "FORWARD", PhysIn: uplink, PhysOut: uplink,
-			SrcMAC: "02:00:00:00:00:01", Src: fl.Src, Dst: fl.Dst, Proto: int(fl.Protocol),
-			SPort: int(fl.SPort), DPort: int(fl.DPort), ICMPType: int(fl.ICMPType), ICMPCode: int(fl.ICMPCode), State: "NEW"}
-		ev := ev4
-		if fl.Src.Is6() {
-			p.Family, ev = firewall.IPv6, ev6
+		if len(srcs) == 0 {
+			srcs = []*localAddr{nil}
 		}
-		if src != nil {
-			p.PhysIn, p.SrcMAC = src.dev, src.mac
+		if len(dsts) == 0 {
+			dsts = []*localAddr{nil}
 		}
-		if dst != nil {
-			p.PhysOut = dst.dev
+		for _, src := range srcs {
+			for _, dst := range dsts {
+				if src == nil && dst == nil {
+					return true // the flow may not touch a filtered port at all
+				}
+				p := firewall.Packet{Family: firewall.IPv4, Hook: "FORWARD", PhysIn: uplink, PhysOut: uplink,
+					SrcMAC: "02:00:00:00:00:01", Src: fl.Src, Dst: fl.Dst, Proto: int(fl.Protocol),
+					SPort: int(fl.SPort), DPort: int(fl.DPort), ICMPType: int(fl.ICMPType), ICMPCode: int(fl.ICMPCode), State: "NEW"}
+				ev := ev4
+				if fl.Src.Is6() {
+					p.Family, ev = firewall.IPv6, ev6
+				}
+				if src != nil {
+					p.PhysIn, p.SrcMAC = src.dev, src.mac
+				}
+				if dst != nil {
+					p.PhysOut = dst.dev
+				}
+				v, err := ev.Evaluate(p)
+				if err != nil || v.Action == "ACCEPT" {
+					return true // accepted, or cannot judge: leave it as it is
+				}
+			}
 		}
-		v, err := ev.Evaluate(p)
-		if err != nil {
-			return true // cannot judge: leave the connection as it is
-		}
-		return v.Action == "ACCEPT"
+		return false
 	}
 }
 

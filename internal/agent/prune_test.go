@@ -64,3 +64,57 @@ func TestKeepFunc(t *testing.T) {
 		})
 	}
 }
+
+// TestKeepFuncSharedAddresses: an address pair (a VIP) may be held by any
+// port that lists it, or by a port without port security on the same
+// network; a flow to it survives if any of those would accept it.
+func TestKeepFuncSharedAddresses(t *testing.T) {
+	const net1, net2 = "ne700000-0000-4000-8000-000000000001", "ne700000-0000-4000-8000-000000000002"
+	web := model.SecurityGroup{ID: "5a1c0000-0000-4000-8000-000000000001", Stateful: true, SecurityGroupRules: []model.SecurityGroupRule{
+		{ID: "e4", Direction: "egress", Ethertype: "IPv4"},
+		{ID: "http", Direction: "ingress", Ethertype: "IPv4", Protocol: ptr("tcp"), PortRangeMin: ptr(80), PortRangeMax: ptr(80)}}}
+	admin := model.SecurityGroup{ID: "5a1c0000-0000-4000-8000-000000000002", Stateful: true, SecurityGroupRules: []model.SecurityGroupRule{
+		{ID: "e4", Direction: "egress", Ethertype: "IPv4"},
+		{ID: "admin", Direction: "ingress", Ethertype: "IPv4", Protocol: ptr("tcp"), PortRangeMin: ptr(8080), PortRangeMax: ptr(8080)}}}
+	port := func(id, net, ip string, groups []string, secure bool, pairs ...string) model.Port {
+		p := model.Port{ID: id, NetworkID: net, MACAddress: "fa:16:3e:00:00:" + id[:2], BindingHostID: "h1",
+			FixedIPs: []model.FixedIP{{SubnetID: "s", IPAddress: ip}}, SecurityGroups: groups, PortSecurityEnabled: secure}
+		for _, a := range pairs {
+			p.AllowedAddressPairs = append(p.AllowedAddressPairs, model.AddressPair{IPAddress: a})
+		}
+		return p
+	}
+	const vip = "172.16.200.251"
+	a := port("a0000000-0000-4000-8000-00000000000a", net1, "172.16.200.10", []string{web.ID}, true, vip)
+	b := port("b0000000-0000-4000-8000-00000000000b", net1, "172.16.200.11", []string{admin.ID}, true, vip)
+	openSameNet := port("c0000000-0000-4000-8000-00000000000c", net1, "172.16.200.12", nil, false)
+	openOtherNet := port("d0000000-0000-4000-8000-00000000000d", net2, "10.9.0.12", nil, false)
+	host := func(ports ...model.Port) *firewall.HostState {
+		inv := &firewall.Inventory{Ports: ports, SecurityGroups: []model.SecurityGroup{web, admin}}
+		return firewall.BuildHostState("h1", inv, nil, nil)
+	}
+	zones := map[string]uint16{net1: 4097, net2: 4098}
+	toVIP := func(dport uint16) iptables.FlowInfo {
+		return iptables.FlowInfo{Zone: 4097, Src: netip.MustParseAddr("10.9.9.9"), Dst: netip.MustParseAddr(vip), Protocol: 6, SPort: 40000, DPort: dport}
+	}
+	toFixed := iptables.FlowInfo{Zone: 4097, Src: netip.MustParseAddr("10.9.9.9"), Dst: netip.MustParseAddr("172.16.200.10"), Protocol: 6, SPort: 40000, DPort: 8080}
+	for _, c := range []struct {
+		name string
+		h    *firewall.HostState
+		fl   iptables.FlowInfo
+		keep bool
+	}{
+		{"VIP on A alone, :8080 not allowed there", host(a), toVIP(8080), false},
+		{"VIP on A alone, :80 allowed", host(a), toVIP(80), true},
+		{"VIP on A and B, B allows :8080", host(a, b), toVIP(8080), true},
+		{"VIP on A, an unfiltered port on its network may hold it", host(a, openSameNet), toVIP(8080), true},
+		{"VIP on A, the unfiltered port is on another network", host(a, openOtherNet), toVIP(8080), false},
+		{"A's fixed IP is A's alone, unfiltered neighbour or not", host(a, openSameNet), toFixed, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := keepFunc(c.h, firewall.Compile(c.h), zones)(c.fl); got != c.keep {
+				t.Fatalf("keep = %v, want %v", got, c.keep)
+			}
+		})
+	}
+}
