@@ -305,7 +305,7 @@ func run(o options) (*result, error) {
 		h := rand.IntN(o.agents)
 		port := fleet[h].somePort()
 		ip := fmt.Sprintf("10.250.%d.%d", rep/250, rep%250+1)
-		marker := "address-pair " + ip + " "
+		marker := setMemberMarker + ip // the pair is a member of the port's pair set
 		id := fmt.Sprintf("pair-%d", rep)
 		watched.set(id, marker)
 		t0 := time.Now()
@@ -603,7 +603,8 @@ feed:
 // ---- simulated agents ----
 
 // markers are the strings the recording appliers look for: a rule id in
-// a rule's comment, an address pair's "address-pair IP " comment.
+// a rule's comment, or (setMemberMarker) a member of a set: an address
+// pair in its port's pair set.
 type markers struct {
 	mu sync.RWMutex
 	m  map[string]string // measurement id -> marker
@@ -694,7 +695,7 @@ func (r *recorder) Apply(ctx context.Context, rs *firewall.Ruleset) error {
 	r.prev = rs
 	r.mu.Unlock()
 	for id, m := range r.watched.snapshot() {
-		if chainsContain(changed, m) {
+		if setsContain(rs, m) || chainsContain(changed, m) {
 			r.events <- event{agent: r.index, id: id, at: now}
 		}
 	}
@@ -717,6 +718,23 @@ func sameRules(a, b []firewall.Rule) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
+// setMemberMarker prefixes a marker that is a set member, not a string in
+// a rule.
+const setMemberMarker = "member "
+
+func setsContain(rs *firewall.Ruleset, m string) bool {
+	member, ok := strings.CutPrefix(m, setMemberMarker)
+	if !ok {
+		return false
+	}
+	for _, s := range rs.Sets {
+		if slices.Contains(s.Members, member) {
+			return true
+		}
+	}
+	return false
+}
+
 func chainsContain(chains []*firewall.Chain, m string) bool {
 	for _, c := range chains {
 		for _, rule := range c.Rules {
@@ -729,6 +747,9 @@ func chainsContain(chains []*firewall.Chain, m string) bool {
 }
 
 func containsMarker(rs *firewall.Ruleset, m string) bool {
+	if strings.HasPrefix(m, setMemberMarker) {
+		return setsContain(rs, m)
+	}
 	for _, tables := range rs.Tables {
 		for _, tr := range tables {
 			for _, c := range tr.Chains {

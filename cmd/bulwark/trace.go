@@ -197,6 +197,8 @@ func commentSource(c string) string {
 	case strings.HasPrefix(c, "sg-rule:"):
 		id, _, _ := strings.Cut(strings.TrimPrefix(c, "sg-rule:"), " ")
 		return "security group rule " + id
+	case strings.HasPrefix(c, "address-pairs "):
+		return "allowed address pairs of the port sent from " + strings.TrimPrefix(c, "address-pairs ") + " (its pair set)"
 	case strings.HasPrefix(c, "address-pair"):
 		return "allowed address pair " + strings.TrimSpace(strings.TrimPrefix(c, "address-pair"))
 	case strings.HasPrefix(c, "port-security-off"):

@@ -167,6 +167,17 @@ func AddressGroupSetName(addressGroupID string, f Family) string {
 	return fmt.Sprintf("%sa%d%s", ChainPrefix, f, prefix(addressGroupID, MaxSetNameLen-len(ChainPrefix)-2))
 }
 
+// PairSetName is the ipset of a port's address pairs sent from its own
+// MAC, of one family: "bulwark-p4" + the port's 10-character chain key.
+// The port's spoof and destination chains match it with one rule each, so
+// that adding, moving or removing a VIP changes the set, not the chains.
+func PairSetName(portKey string, f Family) string {
+	return fmt.Sprintf("%sp%d%s", ChainPrefix, f, portKey)
+}
+
+// CommentAddressPairs marks the rule matching a port's pair set.
+const CommentAddressPairs = "address-pairs"
+
 // comment builds "kind:id".
 func comment(kind, id string) string { return kind + ":" + id }
 
@@ -185,6 +196,7 @@ type setRef struct {
 	id      string
 	address bool // address group (else security group)
 	local   bool // the host's own port addresses (LocalSetName)
+	port    bool // a port's address pairs from its own MAC (PairSetName); id is the port id
 }
 
 type compiler struct {
@@ -791,8 +803,27 @@ func (c *compiler) portChains(p *Port, f Family) []Chain {
 	c.groupJumps(&out, p, "egress", f)
 	out.Rules = append(out.Rules, Rule{Target: ChainFallback, Comment: CommentFallback})
 
-	// Anti-spoofing.
+	// Anti-spoofing. The pairs sent from the port's own MAC are one set
+	// (PairSetName), matched where the first of them would be.
+	portMAC, _ := normMAC(p.MAC)
+	inSet := func(e AllowEntry) bool { return e.Kind == CommentAddressPair && e.MAC == portMAC && e.Prefix.IsValid() }
+	pairSet := ""
 	for _, e := range allow {
+		if inSet(e) {
+			pairSet = PairSetName(c.portKey[p.ID], f)
+			c.addSet(setRef{name: pairSet, f: f, id: p.ID, port: true})
+			break
+		}
+	}
+	setDone := false
+	for _, e := range allow {
+		if inSet(e) {
+			if !setDone {
+				setDone = true
+				ret(&spoof, "-m mac --mac-source "+portMAC+" -m set --match-set "+pairSet+" src", CommentAddressPairs+" "+portMAC)
+			}
+			continue
+		}
 		cm := e.Kind + " " + e.MAC
 		if e.Kind != CommentMACOnly {
 			cm = e.Kind + " " + prefixText(e.Prefix) + " " + e.MAC
@@ -805,7 +836,15 @@ func (c *compiler) portChains(p *Port, f Family) []Chain {
 	// ones it may receive on (a VIP only where it is an address pair),
 	// plus multicast (VRRP) and broadcast.
 	seen := map[netip.Prefix]bool{}
+	setDone = false
 	for _, e := range allow {
+		if inSet(e) {
+			if !setDone {
+				setDone = true
+				ret(&dest, "-m set --match-set "+pairSet+" dst", CommentDest+" "+CommentAddressPairs)
+			}
+			continue
+		}
 		if !e.Prefix.IsValid() {
 			if !seen[netip.Prefix{}] {
 				seen[netip.Prefix{}] = true
@@ -1009,9 +1048,38 @@ func (c *compiler) buildSets() {
 			src = c.h.AddressGroups[ref.id]
 		case ref.local:
 			src = c.localAddrs()
+		case ref.port:
+			src = c.pairSetMembers(ref)
 		}
 		c.rs.Sets = append(c.rs.Sets, c.memoSet(ref, src))
 	}
+}
+
+// pairSetMembers are the addresses of a port's pair set: its pairs of the
+// set's family sent from its own MAC.
+func (c *compiler) pairSetMembers(ref setRef) []string {
+	for _, p := range c.ports {
+		if p.ID != ref.id {
+			continue
+		}
+		portMAC, ok := normMAC(p.MAC)
+		if !ok {
+			return nil
+		}
+		var out []string
+		for _, ap := range p.AddressPairs {
+			pr, ok := parseAddr(ap.IPAddress)
+			mac, mok := normMAC(ap.MACAddress)
+			if ap.MACAddress == "" {
+				mac, mok = portMAC, true
+			}
+			if ok && mok && mac == portMAC && family(pr) == ref.f {
+				out = append(out, pr.String())
+			}
+		}
+		return out
+	}
+	return nil
 }
 
 // localAddrs are the host addresses (fixed IPs, single-address pairs) of
@@ -1042,6 +1110,8 @@ func (c *compiler) buildSet(ref setRef, src []string) IPSet {
 		what = "address group"
 	case ref.local:
 		what = "local addresses"
+	case ref.port:
+		what = "address pairs of port"
 	}
 	{
 		seen := map[netip.Prefix]bool{}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -203,17 +204,22 @@ func TestKitchenSink(t *testing.T) {
 	if info["1"].Ingress != IngressChain("d0000000-0100-4000-8000-000000000001") || info["2"].Ingress == IngressChain("d0000000-0200-4000-8000-000000000002") {
 		t.Errorf("collision naming: %+v", rs.Ports)
 	}
-	// Port 1: /0 pair without -s, CIDR pair masked, bogus pair left out,
-	// group A jumped to once, unknown group left out with a warning.
+	// Port 1: its own-MAC /0 pair in its pair set (as two /1), the
+	// foreign-MAC CIDR pair masked, bogus pair left out, group A jumped to
+	// once, unknown group left out with a warning.
 	spoof := ruleTexts(v4.Chain(info["1"].Spoof))
 	wantSpoof := []string{
-		`-A bulwark-sd0000000-0 -m mac --mac-source fa:16:3e:d0:00:01 -m comment --comment "address-pair 0.0.0.0/0 fa:16:3e:d0:00:01" -j RETURN`,
+		`-A bulwark-sd0000000-0 -m mac --mac-source fa:16:3e:d0:00:01 -m set --match-set bulwark-p4d0000000-0 src -m comment --comment "address-pairs fa:16:3e:d0:00:01" -j RETURN`,
 		`-A bulwark-sd0000000-0 -s 10.5.9.0/24 -m mac --mac-source fa:16:3e:d0:00:99 -m comment --comment "address-pair 10.5.9.0/24 fa:16:3e:d0:00:99" -j RETURN`,
 		`-A bulwark-sd0000000-0 -s 10.5.0.11/32 -m mac --mac-source fa:16:3e:d0:00:01 -m comment --comment "fixed-ip 10.5.0.11 fa:16:3e:d0:00:01" -j RETURN`,
 		`-A bulwark-sd0000000-0 -m comment --comment anti-spoof -j DROP`,
 	}
 	if !reflect.DeepEqual(spoof, wantSpoof) {
 		t.Errorf("spoof chain:\n got %q\nwant %q", spoof, wantSpoof)
+	}
+	if i := slices.IndexFunc(rs.Sets, func(s IPSet) bool { return s.Name == "bulwark-p4d0000000-0" }); i < 0 ||
+		!reflect.DeepEqual(rs.Sets[i].Members, []string{"0.0.0.0/1", "128.0.0.0/1"}) {
+		t.Errorf("port 1's pair set: %+v", rs.Sets)
 	}
 	jumps := 0
 	for _, r := range v4.Chain(info["1"].Ingress).Rules {
@@ -300,7 +306,7 @@ var commentKinds = map[string]bool{
 	CommentICMPv6RA: true, CommentRASpoof: true, CommentICMPv6: true, CommentAntiSpoof: true, CommentFixedIP: true,
 	CommentAddressPair: true, CommentLinkLocal: true, CommentMACOnly: true, CommentSG: true, CommentSGAccepted: true,
 	CommentSGRule: true, CommentSGAccept: true, CommentFallback: true, CommentZone: true, CommentNotrack: true,
-	CommentDestCheck: true, CommentDest: true, CommentSourceOK: true,
+	CommentDestCheck: true, CommentDest: true, CommentSourceOK: true, CommentAddressPairs: true,
 }
 
 // allStates is every reference case plus the synthetic ones.
@@ -544,11 +550,11 @@ func TestIncremental(t *testing.T) {
 		h := clone(base)
 		h.Ports[7].AddressPairs[0].IPAddress = "10.222.0.1"
 		ch := diffRulesets(t, rs0, Compile(h))
-		// The spoof chain, the destination check and the host's set of
-		// local addresses (its remote-group members are checked here).
-		want := []string{"4/filter/" + DestChain(p7.ID), "4/filter/" + SpoofChain(p7.ID)}
-		if !reflect.DeepEqual(ch.rewritten, want) || len(ch.lines) != 0 || !reflect.DeepEqual(ch.sets, []string{LocalSetName(IPv4)}) {
-			t.Errorf("touched %+v, want only %v and %s", ch, want, LocalSetName(IPv4))
+		// Only sets: the port's pair set and the host's set of local
+		// addresses (its remote-group members are checked here); no chain.
+		want := []string{LocalSetName(IPv4), PairSetName(p7.ID[:10], IPv4)}
+		if len(ch.rewritten) != 0 || len(ch.lines) != 0 || !reflect.DeepEqual(ch.sets, want) {
+			t.Errorf("touched %+v, want only the sets %v", ch, want)
 		}
 	})
 	t.Run("port removed", func(t *testing.T) {

@@ -76,6 +76,7 @@ type chainMemoKey struct {
 }
 
 type portMemo struct {
+	sets   []setRef
 	in     *portInputs
 	chains []Chain
 	warns  []string
@@ -247,14 +248,18 @@ func (c *compiler) memoPortChains(p *Port, f Family) []Chain {
 		for _, w := range e.warns {
 			c.addWarning(w)
 		}
+		for _, s := range e.sets {
+			c.addSet(s)
+		}
 		m.nextPorts[mk] = e
 		return e.chains
 	}
 	var warns []string
-	c.recWarn = &warns
+	var sets []setRef
+	c.recWarn, c.recSets = &warns, &sets
 	chains := c.portChains(p, f)
-	c.recWarn = nil
-	m.nextPorts[mk] = &portMemo{in: c.portInputsOf(p), chains: chains, warns: warns}
+	c.recWarn, c.recSets = nil, nil
+	m.nextPorts[mk] = &portMemo{in: c.portInputsOf(p), chains: chains, warns: warns, sets: sets}
 	return chains
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -100,8 +101,9 @@ func loadCase(t testing.TB, c string) (*HostState, *Ruleset) {
 	return h, rs
 }
 
-// allowEntries reads the (MAC, source) pairs of a spoof chain.
-func allowEntries(t testing.TB, ch *Chain) []string {
+// allowEntries reads the (MAC, source) pairs of a spoof chain; a rule
+// matching a set (a port's pair set) stands for one pair per member.
+func allowEntries(t testing.TB, ch *Chain, sets []IPSet) []string {
 	if ch == nil {
 		return nil
 	}
@@ -111,7 +113,7 @@ func allowEntries(t testing.TB, ch *Chain) []string {
 			continue
 		}
 		f := strings.Fields(r.Match)
-		src, mac := "any", ""
+		srcs, mac := []string{"any"}, ""
 		for i := 0; i+1 < len(f); i++ {
 			switch f[i] {
 			case "-s":
@@ -119,12 +121,27 @@ func allowEntries(t testing.TB, ch *Chain) []string {
 				if !ok {
 					t.Fatalf("bad -s in %q", r.Match)
 				}
-				src = p.String()
+				srcs = []string{p.String()}
 			case "--mac-source":
 				mac = strings.ToLower(f[i+1])
+			case "--match-set":
+				i := slices.IndexFunc(sets, func(s IPSet) bool { return s.Name == f[i+1] })
+				if i < 0 {
+					t.Fatalf("rule %q names a set the ruleset lacks", r.Match)
+				}
+				srcs = nil
+				for _, m := range sets[i].Members {
+					p, ok := parseAddr(m)
+					if !ok {
+						t.Fatalf("bad member %q of %s", m, sets[i].Name)
+					}
+					srcs = append(srcs, p.String())
+				}
 			}
 		}
-		out = append(out, mac+" "+src)
+		for _, src := range srcs {
+			out = append(out, mac+" "+src)
+		}
 	}
 	sort.Strings(out)
 	return out
@@ -145,7 +162,7 @@ func TestReferenceAllowLists(t *testing.T) {
 						}
 						continue
 					}
-					got, want := allowEntries(t, bch), allowEntries(t, nch)
+					got, want := allowEntries(t, bch, rs.Sets), allowEntries(t, nch, nil)
 					if bch == nil {
 						t.Fatalf("port %s IPv%d: no spoof chain", p.ID, f)
 					}

@@ -163,3 +163,25 @@ func TestStatusJSON(t *testing.T) {
 		t.Errorf("printed status:\n%s", sb.String())
 	}
 }
+
+// TestPairSetCounters: a VIP sent from the port's own MAC is a member of
+// the port's pair set; the rule matching the set counts its packets.
+func TestPairSetCounters(t *testing.T) {
+	const save = `*filter
+[38:1696] -A bulwark-o0a1015b8-5 -m comment --comment anti-spoof -j bulwark-s0a1015b8-5
+[40:1800] -A bulwark-to-port -m physdev --physdev-out tap0a1015b8-57 --physdev-is-bridged -m comment --comment "port:0a1015b8-5762-4d0b-9488-7e909a7d627b" -g bulwark-i0a1015b8-5
+[38:1696] -A bulwark-from-port -m physdev --physdev-in tap0a1015b8-57 -m comment --comment "port:0a1015b8-5762-4d0b-9488-7e909a7d627b" -g bulwark-o0a1015b8-5
+[9:756] -A bulwark-s0a1015b8-5 -m mac --mac-source fa:16:3e:c3:99:1d -m set --match-set bulwark-p40a1015b8-5 src -m comment --comment "address-pairs fa:16:3e:c3:99:1d" -j RETURN
+[3:252] -A bulwark-s0a1015b8-5 -m comment --comment anti-spoof -j DROP
+COMMIT
+`
+	const port = "0a1015b8-5762-4d0b-9488-7e909a7d627b"
+	without := ruleTable(parseSaveCounters(save))
+	with := append(without, parseSetMembers("create bulwark-p40a1015b8-5 hash:net family inet hashsize 1024 maxelem 65536\nadd bulwark-p40a1015b8-5 "+VIP+"\n")...)
+	if c := with.port(port); !c.HasVIPPair || c.VIPPairPackets != 9 {
+		t.Errorf("VIP in the pair set: %+v", c)
+	}
+	if c := without.port(port); c.HasVIPPair || c.VIPPairPackets != 0 {
+		t.Errorf("VIP not in the pair set: %+v", c)
+	}
+}

@@ -92,13 +92,32 @@ func (t ruleTable) portChains(portID string) (in, out, spoof string) {
 	return in, out, spoof
 }
 
-// filterTable dumps the filter table with counters in namespace ns.
+// filterTable dumps the filter table with counters in namespace ns, and
+// the members of the ipsets there as entries of chain "ipset:NAME" (Spec
+// the member): a port's address pairs sent from its own MAC are members
+// of its pair set, matched by one rule of its anti-spoofing chain.
 func filterTable(ctx context.Context, ns string) (ruleTable, error) {
 	out, err := run(ctx, ns, "iptables-save", "-c", "-t", "filter")
 	if err != nil {
 		return nil, fmt.Errorf("lab: counters in %s: %w", ns, err)
 	}
-	return parseSaveCounters(out), nil
+	t := parseSaveCounters(out)
+	sets, err := run(ctx, ns, "ipset", "save")
+	if err != nil {
+		return nil, fmt.Errorf("lab: sets in %s: %w", ns, err)
+	}
+	return append(t, parseSetMembers(sets)...), nil
+}
+
+// parseSetMembers reads the "add NAME MEMBER" lines of ipset save.
+func parseSetMembers(save string) ruleTable {
+	var out ruleTable
+	for _, line := range strings.Split(save, "\n") {
+		if f := strings.Fields(line); len(f) >= 3 && f[0] == "add" {
+			out = append(out, savedRule{Chain: "ipset:" + f[1], Spec: strings.TrimSuffix(f[2], "/32")})
+		}
+	}
+	return out
 }
 
 // Counters of the agent's rules the story looks at, for one port.
@@ -129,8 +148,19 @@ func (t ruleTable) port(portID string) portCounters {
 	c.DestCheckDrops = t.sum(func(r savedRule) bool {
 		return dest != "" && r.Chain == dest && r.Comment == "dest-check" && r.Target == "DROP"
 	})
+	// The VIP is allowed by a rule of its own (a pair with another MAC)
+	// or, as a pair from the port's own MAC, by the rule matching the
+	// port's pair set when the set holds it.
 	pair := func(r savedRule) bool {
-		return spoof != "" && r.Chain == spoof && strings.HasPrefix(r.Comment, "address-pair "+VIP+" ")
+		if spoof == "" || r.Chain != spoof {
+			return false
+		}
+		if strings.HasPrefix(r.Comment, "address-pair "+VIP+" ") {
+			return true
+		}
+		set := setMatched(r.Spec)
+		return strings.HasPrefix(r.Comment, "address-pairs ") && set != "" &&
+			t.has(func(m savedRule) bool { return m.Chain == "ipset:"+set && m.Spec == VIP })
 	}
 	c.VIPPairPackets = t.sum(pair)
 	c.HasVIPPair = t.has(pair)
@@ -300,6 +330,17 @@ func neighbourLLAddr(ctx context.Context, ns, ip string) string {
 	f := strings.Fields(out)
 	for i := 0; i+1 < len(f); i++ {
 		if f[i] == "lladdr" {
+			return f[i+1]
+		}
+	}
+	return ""
+}
+
+// setMatched returns the set a rule's "--match-set NAME" names ("" none).
+func setMatched(spec string) string {
+	f := strings.Fields(spec)
+	for i := 0; i+1 < len(f); i++ {
+		if f[i] == "--match-set" {
 			return f[i+1]
 		}
 	}

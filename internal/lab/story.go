@@ -433,11 +433,11 @@ func (s *Story) stepPair(ctx context.Context) error {
 	if err := l.setPairs(ctx, k1.Name, VIP); err != nil {
 		return err
 	}
-	took, err := s.waitRules(ctx, "keepalived01's address-pair rule for the VIP", func(t ruleTable) bool { return t.port(k1.PortID).HasVIPPair })
+	took, err := s.waitRules(ctx, "keepalived01's address pair for the VIP", func(t ruleTable) bool { return t.port(k1.PortID).HasVIPPair })
 	if err != nil {
 		return err
 	}
-	s.seen("the agent wrote the rule 'address-pair %s %s' into keepalived01's anti-spoofing chain %s after the API answered",
+	s.seen("the agent added the pair %s %s to keepalived01's anti-spoofing (its pair set, matched by the 'address-pairs' rule of its spoof chain) %s after the API answered",
 		VIP, k1.MAC, took.Round(time.Millisecond))
 	who, took, err := s.reachable(ctx)
 	if err != nil {
@@ -563,7 +563,7 @@ func (s *Story) stepBackUnderGroup(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.seen("%s after the API answered the agent had keepalived02 filtered again with 'address-pair %s %s', and keepalived01's pair rule gone",
+	s.seen("%s after the API answered the agent had keepalived02 filtered again with the pair %s %s, and keepalived01's pair gone",
 		took.Round(time.Millisecond), VIP, k2.MAC)
 	who, took, err := s.reachable(ctx)
 	if err != nil {
