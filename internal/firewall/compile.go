@@ -218,6 +218,7 @@ type compiler struct {
 	recSets *[]setRef
 	// runNames: names(p) of this run.
 	runNames map[*Port]*portNames
+	portByID map[string]*Port // built on first use
 }
 
 // uniqueKeys maps each id to the part of a name derived from it: its first
@@ -1058,10 +1059,13 @@ func (c *compiler) buildSets() {
 // pairSetMembers are the addresses of a port's pair set: its pairs of the
 // set's family sent from its own MAC.
 func (c *compiler) pairSetMembers(ref setRef) []string {
-	for _, p := range c.ports {
-		if p.ID != ref.id {
-			continue
+	if c.portByID == nil {
+		c.portByID = make(map[string]*Port, len(c.ports))
+		for _, p := range c.ports {
+			c.portByID[p.ID] = p
 		}
+	}
+	if p := c.portByID[ref.id]; p != nil {
 		portMAC, ok := normMAC(p.MAC)
 		if !ok {
 			return nil
@@ -1069,12 +1073,16 @@ func (c *compiler) pairSetMembers(ref setRef) []string {
 		var out []string
 		for _, ap := range p.AddressPairs {
 			pr, ok := parseAddr(ap.IPAddress)
-			mac, mok := normMAC(ap.MACAddress)
-			if ap.MACAddress == "" {
-				mac, mok = portMAC, true
+			if !ok || family(pr) != ref.f {
+				continue
 			}
-			if ok && mok && mac == portMAC && family(pr) == ref.f {
-				out = append(out, pr.String())
+			sameMAC := ap.MACAddress == "" || ap.MACAddress == p.MAC // the usual case, without parsing
+			if !sameMAC {
+				mac, mok := normMAC(ap.MACAddress)
+				sameMAC = mok && mac == portMAC
+			}
+			if sameMAC {
+				out = append(out, ap.IPAddress) // buildSet canonicalises
 			}
 		}
 		return out

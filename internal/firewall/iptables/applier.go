@@ -426,12 +426,17 @@ func (a *Applier) validate(rs *firewall.Ruleset) (*want, error) {
 		// Canonicalising thousands of members on every Apply is wasted
 		// when they did not change: reuse the last result.
 		m, ok := a.setMemo[s.Name]
-		if !ok || m.family != s.Family || !slices.Equal(m.raw, s.Members) {
+		same := ok && m.family == s.Family && (sameSlice(m.raw, s.Members) || slices.Equal(m.raw, s.Members))
+		if !same {
 			ws, err := canonSet(s)
 			if err != nil {
 				return nil, err
 			}
-			m = setMemo{family: s.Family, raw: slices.Clone(s.Members), want: ws}
+			raw := s.Members
+			if !rs.ImmutableRules {
+				raw = slices.Clone(raw) // the caller may change its slices
+			}
+			m = setMemo{family: s.Family, raw: raw, want: ws}
 		}
 		memo[s.Name] = m
 		ws := m.want

@@ -26,6 +26,10 @@ type setState struct {
 	typ     string
 	maxelem int
 	members map[string]struct{} // canonical members
+	// applied is the wanted member list this state was last brought in
+	// line with (the same slice is wanted again while the set does not
+	// change: then there is nothing to compare).
+	applied []string
 }
 
 // parseIPSetSave parses "ipset save" output, keeping owned sets only.
@@ -192,11 +196,16 @@ func planSets(have map[string]*setState, want []wantSet) (script []byte, destroy
 		if cur != nil && cur.typ != "hash:net" {
 			return nil, nil, nil, fmt.Errorf("set %q exists as %s in the kernel; Bulwark's sets are hash:net", w.name, cur.typ)
 		}
+		if cur != nil && sameSlice(cur.applied, w.members) {
+			next[w.name] = cur // unchanged since the last apply
+			continue
+		}
 		if cur != nil && len(cur.members) == len(w.members) && allIn(w.members, cur.members) {
+			cur.applied = w.members
 			next[w.name] = cur // unchanged
 			continue
 		}
-		ns := &setState{family: w.family, typ: "hash:net", members: make(map[string]struct{}, len(w.members))}
+		ns := &setState{family: w.family, typ: "hash:net", members: make(map[string]struct{}, len(w.members)), applied: w.members}
 		for _, m := range w.members {
 			ns.members[m] = struct{}{}
 		}
@@ -264,6 +273,11 @@ func hasOptions(members []string) bool {
 		}
 	}
 	return false
+}
+
+// sameSlice reports whether a and b are the same non-empty slice.
+func sameSlice(a, b []string) bool {
+	return len(a) > 0 && len(a) == len(b) && &a[0] == &b[0]
 }
 
 func allIn(members []string, set map[string]struct{}) bool {
