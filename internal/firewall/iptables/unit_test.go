@@ -2,6 +2,8 @@ package iptables
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -318,5 +320,35 @@ func TestUnorderedEdit(t *testing.T) {
 	// Everything different: a rewrite is cheaper.
 	if _, _, ok := unorderedEdit(firewall.Chain{Name: "bulwark-sg", Rules: []firewall.Rule{d}}, &chainState{rules: []firewall.Rule{a, b}}); ok {
 		t.Error("edited a chain that should be rewritten")
+	}
+}
+
+// TestRestoreSizeHint: a full write's buffer is sized once: the hint
+// covers the text of every reference case's families, without being far
+// above it.
+func TestRestoreSizeHint(t *testing.T) {
+	for _, c := range []string{"a-keepalived", "c-remote-group", "d-rule-forms", "e-aap-cidr-mac", "f-stateless"} {
+		data, err := os.ReadFile(filepath.Join(referenceCaseDir(t, c), "model.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs, err := firewall.LoadReferenceModel(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := (&Applier{}).validate(firewall.Compile(hs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
+			var b bytes.Buffer
+			for _, tbl := range tables {
+				planTable(&b, tbl, nil, w.tables[fam][tbl])
+			}
+			hint := restoreSizeHint(w.tables[fam])
+			if hint < b.Len() || hint > 2*b.Len()+256 {
+				t.Errorf("%s IPv%d: hint %d for %d bytes of text", c, fam, hint, b.Len())
+			}
+		}
 	}
 }
