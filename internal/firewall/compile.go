@@ -218,7 +218,10 @@ type compiler struct {
 	recSets *[]setRef
 	// runNames: names(p) of this run.
 	runNames map[*Port]*portNames
-	portByID map[string]*Port // built on first use
+	// pairMembers: the members of each port's pair set (PairSetName),
+	// from the allow list portChains built (or its memo replayed).
+	pairMembers map[string][]string
+	recPairs    *map[string][]string
 }
 
 // uniqueKeys maps each id to the part of a name derived from it: its first
@@ -809,12 +812,15 @@ func (c *compiler) portChains(p *Port, f Family) []Chain {
 	portMAC, _ := normMAC(p.MAC)
 	inSet := func(e AllowEntry) bool { return e.Kind == CommentAddressPair && e.MAC == portMAC && e.Prefix.IsValid() }
 	pairSet := ""
+	var pairs []string
 	for _, e := range allow {
 		if inSet(e) {
-			pairSet = PairSetName(c.portKey[p.ID], f)
-			c.addSet(setRef{name: pairSet, f: f, id: p.ID, port: true})
-			break
+			pairs = append(pairs, e.Prefix.String())
 		}
+	}
+	if len(pairs) > 0 {
+		pairSet = PairSetName(c.portKey[p.ID], f)
+		c.addPairSet(setRef{name: pairSet, f: f, id: p.ID, port: true}, pairs)
 	}
 	setDone := false
 	for _, e := range allow {
@@ -1050,44 +1056,25 @@ func (c *compiler) buildSets() {
 		case ref.local:
 			src = c.localAddrs()
 		case ref.port:
-			src = c.pairSetMembers(ref)
+			src = c.pairMembers[ref.name]
 		}
 		c.rs.Sets = append(c.rs.Sets, c.memoSet(ref, src))
 	}
 }
 
-// pairSetMembers are the addresses of a port's pair set: its pairs of the
-// set's family sent from its own MAC.
-func (c *compiler) pairSetMembers(ref setRef) []string {
-	if c.portByID == nil {
-		c.portByID = make(map[string]*Port, len(c.ports))
-		for _, p := range c.ports {
-			c.portByID[p.ID] = p
-		}
+// addPairSet declares a port's pair set with its members.
+func (c *compiler) addPairSet(r setRef, members []string) {
+	c.addSet(r)
+	if c.pairMembers == nil {
+		c.pairMembers = map[string][]string{}
 	}
-	if p := c.portByID[ref.id]; p != nil {
-		portMAC, ok := normMAC(p.MAC)
-		if !ok {
-			return nil
+	c.pairMembers[r.name] = members
+	if c.recPairs != nil {
+		if *c.recPairs == nil {
+			*c.recPairs = map[string][]string{}
 		}
-		var out []string
-		for _, ap := range p.AddressPairs {
-			pr, ok := parseAddr(ap.IPAddress)
-			if !ok || family(pr) != ref.f {
-				continue
-			}
-			sameMAC := ap.MACAddress == "" || ap.MACAddress == p.MAC // the usual case, without parsing
-			if !sameMAC {
-				mac, mok := normMAC(ap.MACAddress)
-				sameMAC = mok && mac == portMAC
-			}
-			if sameMAC {
-				out = append(out, ap.IPAddress) // buildSet canonicalises
-			}
-		}
-		return out
+		(*c.recPairs)[r.name] = members
 	}
-	return nil
 }
 
 // localAddrs are the host addresses (fixed IPs, single-address pairs) of

@@ -77,6 +77,7 @@ type chainMemoKey struct {
 
 type portMemo struct {
 	sets   []setRef
+	pairs  map[string][]string // members of its pair sets
 	in     *portInputs
 	chains []Chain
 	warns  []string
@@ -249,17 +250,22 @@ func (c *compiler) memoPortChains(p *Port, f Family) []Chain {
 			c.addWarning(w)
 		}
 		for _, s := range e.sets {
-			c.addSet(s)
+			if members, ok := e.pairs[s.name]; ok {
+				c.addPairSet(s, members)
+			} else {
+				c.addSet(s)
+			}
 		}
 		m.nextPorts[mk] = e
 		return e.chains
 	}
 	var warns []string
 	var sets []setRef
-	c.recWarn, c.recSets = &warns, &sets
+	var pairs map[string][]string
+	c.recWarn, c.recSets, c.recPairs = &warns, &sets, &pairs
 	chains := c.portChains(p, f)
-	c.recWarn, c.recSets = nil, nil
-	m.nextPorts[mk] = &portMemo{in: c.portInputsOf(p), chains: chains, warns: warns, sets: sets}
+	c.recWarn, c.recSets, c.recPairs = nil, nil, nil
+	m.nextPorts[mk] = &portMemo{in: c.portInputsOf(p), chains: chains, warns: warns, sets: sets, pairs: pairs}
 	return chains
 }
 
