@@ -1,25 +1,15 @@
 package agent_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/bulwark-net/bulwark/internal/agent"
-	bwapi "github.com/bulwark-net/bulwark/internal/api"
 	"github.com/bulwark-net/bulwark/internal/firewall"
-	"github.com/bulwark-net/bulwark/internal/osclient"
-	"github.com/bulwark-net/bulwark/internal/service"
-	"github.com/bulwark-net/bulwark/internal/store/sqldb"
 )
 
 // TestPatchedStateMatchesSnapshot drives a server through a long series of
@@ -30,54 +20,12 @@ import (
 // snapshot are counted. Two servers share the store, as several servers
 // share a PostgreSQL database.
 func TestPatchedStateMatchesSnapshot(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	st, err := sqldb.OpenSQLite(ctx, filepath.Join(t.TempDir(), "b.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Two servers on one store, requests alternating between them: each
 	// has its own caches of interests and documents (as servers on one
 	// PostgreSQL database do), and the agent's revision often comes from
 	// the other one.
-	servers := []http.Handler{
-		bwapi.New(service.New(st, service.DefaultConfig()), bwapi.NoAuth{DefaultProject: "demo"}, nil),
-		bwapi.New(service.New(st, service.DefaultConfig()), bwapi.NoAuth{DefaultProject: "demo"}, nil),
-	}
-	var snapshots, requests atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/bulwark/hosts/h1/state") && r.Header.Get("X-Test-Read") == "" {
-			snapshots.Add(1)
-		}
-		servers[requests.Add(1)%2].ServeHTTP(w, r)
-	}))
-	t.Cleanup(func() { srv.Close(); _ = st.Close() })
-
-	call := func(method, path, body string) (int, map[string]any) {
-		t.Helper()
-		req, _ := http.NewRequest(method, srv.URL+"/v2.0/"+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Test-Read", "1")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
-	}
-	do := func(method, path, body, key string) map[string]any {
-		t.Helper()
-		code, out := call(method, path, body)
-		if code >= 300 {
-			t.Fatalf("%s %s %s: %d %v", method, path, body, code, out)
-		}
-		if key == "" {
-			return nil
-		}
-		return out[key].(map[string]any)
-	}
+	e := newHostEnv(t, 2)
+	call, do, snapshots := e.call, e.do, &e.snapshots
 	id := func(m map[string]any) string { return m["id"].(string) }
 
 	net1 := id(do("POST", "networks", `{"network":{"name":"n1"}}`, "network"))
@@ -99,16 +47,8 @@ func TestPatchedStateMatchesSnapshot(t *testing.T) {
 	remoteWeb := newPort(net1, "h2", q(web))
 	remoteDB := newPort(net1, "h2", q(db))
 
-	client, err := osclient.Network(ctx, osclient.Options{URL: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := &recordingApplier{}
-	a := agent.New(agent.Config{Host: "h1", Client: client, Applier: rec, Log: slog.New(slog.DiscardHandler),
-		WatchWait: 2 * time.Second, RetryFloor: 50 * time.Millisecond})
-	done := make(chan struct{})
-	go func() { defer close(done); _ = a.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	e.startAgent()
+	rec := e.rec
 
 	// want renders a fresh snapshot of h1 compiled from scratch.
 	want := func() string {

@@ -2,24 +2,12 @@ package agent_test
 
 import (
 	"context"
-	"encoding/json"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/bulwark-net/bulwark/internal/agent"
-	bwapi "github.com/bulwark-net/bulwark/internal/api"
 	"github.com/bulwark-net/bulwark/internal/firewall"
-	"github.com/bulwark-net/bulwark/internal/osclient"
-	"github.com/bulwark-net/bulwark/internal/service"
-	"github.com/bulwark-net/bulwark/internal/store/sqldb"
 )
 
 // recordingApplier keeps the last ruleset instead of touching a kernel.
@@ -86,70 +74,16 @@ func (r *recordingApplier) hasSetMember(m string) bool {
 // watch answer (no host snapshot); a rule naming a remote group whose
 // members the agent lacks takes a full snapshot.
 func TestGroupChangeWithoutSnapshot(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	st, err := sqldb.OpenSQLite(ctx, filepath.Join(t.TempDir(), "b.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := bwapi.New(service.New(st, service.DefaultConfig()), bwapi.NoAuth{DefaultProject: "demo"}, nil)
-	var snapshots atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/bulwark/hosts/h1/state") {
-			snapshots.Add(1)
-		}
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(func() { srv.Close(); _ = st.Close() })
-
-	do := func(method, path, body, key string) map[string]any {
-		t.Helper()
-		req, _ := http.NewRequest(method, srv.URL+"/v2.0/"+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode >= 300 {
-			t.Fatalf("%s %s: %s", method, path, resp.Status)
-		}
-		if key == "" {
-			return nil
-		}
-		var out map[string]map[string]any
-		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-			t.Fatal(err)
-		}
-		return out[key]
-	}
+	e := newHostEnv(t, 1)
+	do, waitFor, snapshots := e.do, e.waitFor, &e.snapshots
 	net := do("POST", "networks", `{"network":{"name":"n"}}`, "network")["id"].(string)
 	do("POST", "subnets", `{"subnet":{"network_id":"`+net+`","cidr":"10.9.0.0/24","ip_version":4}}`, "subnet")
 	sg := do("POST", "security-groups", `{"security_group":{"name":"web"}}`, "security_group")["id"].(string)
 	other := do("POST", "security-groups", `{"security_group":{"name":"other"}}`, "security_group")["id"].(string)
 	port := do("POST", "ports", `{"port":{"network_id":"`+net+`","binding:host_id":"h1","security_groups":["`+sg+`"]}}`, "port")
+	e.startAgent()
+	rec := e.rec
 
-	client, err := osclient.Network(ctx, osclient.Options{URL: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := &recordingApplier{}
-	a := agent.New(agent.Config{Host: "h1", Client: client, Applier: rec, Log: slog.New(slog.DiscardHandler),
-		WatchWait: 2 * time.Second, RetryFloor: 50 * time.Millisecond})
-	done := make(chan struct{})
-	go func() { defer close(done); _ = a.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
 	waitFor("the first sync", func() bool { return rec.hasComment("sg:" + sg) })
 	if n := snapshots.Load(); n != 1 {
 		t.Fatalf("snapshots after start = %d, want 1", n)
