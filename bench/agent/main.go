@@ -242,7 +242,14 @@ func runAgent(n, reps int, dir string) error {
 	step := func(op string) error {
 		rec.calls = nil
 		t := time.Now()
-		rs := comp.Compile(h)
+		var rs *firewall.Ruleset
+		if strings.HasPrefix(op, "member_") {
+			// Only bench-sg's members changed: what the agent does for a
+			// batch that only changes remote members.
+			rs = comp.UpdateMembers(h, []string{sgID})
+		} else {
+			rs = comp.Compile(h)
+		}
 		tc := time.Since(t)
 		if err := ap.Apply(ctx, rs); err != nil {
 			return fmt.Errorf("%s: %w", op, err)

@@ -42,7 +42,13 @@ func BenchmarkGoSide(b *testing.B) {
 						p := &h.Ports[n/2]
 						p.AddressPairs[0].IPAddress = fmt.Sprintf("10.200.%d.%d", k/200%250, k%200+10)
 					}
-					if err := ap.Apply(ctx, comp.Compile(h)); err != nil {
+					var rs *firewall.Ruleset
+					if op == "member" {
+						rs = comp.UpdateMembers(h, []string{sgID})
+					} else {
+						rs = comp.Compile(h)
+					}
+					if err := ap.Apply(ctx, rs); err != nil {
 						b.Fatal(err)
 					}
 				}

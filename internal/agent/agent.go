@@ -21,8 +21,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/bulwark-net/bulwark/internal/firewall"
@@ -78,9 +80,13 @@ type Agent struct {
 	// compiler is kept across syncs: it reuses the chains of everything
 	// that did not change.
 	compiler firewall.Compiler
-	// snap is the state last applied; a change that only touches security
-	// groups' rules is applied by patching it (see applyGroupChanges).
+	// snap is the state last applied; most changes are applied by
+	// patching it (see applyChanges). hs is what it compiled to.
 	snap *Snapshot
+	hs   *firewall.HostState
+	// memberPatches counts batches applied as member-list changes only
+	// (applyMembers): what tests check the cheap path was taken.
+	memberPatches atomic.Int64
 }
 
 // New returns an Agent.
@@ -116,19 +122,28 @@ type SnapshotAddrs struct {
 	IPv6 []string `json:"ipv6"`
 }
 
+// list is the member list of HostState.Members: both families.
+func (m SnapshotAddrs) list() []string {
+	switch {
+	case len(m.IPv6) == 0:
+		return m.IPv4 // shared: nobody writes into members
+	case len(m.IPv4) == 0:
+		return m.IPv6
+	default:
+		return append(slices.Clip(m.IPv4), m.IPv6...)
+	}
+}
+
+func (m SnapshotAddrs) equal(o SnapshotAddrs) bool {
+	return slices.Equal(m.IPv4, o.IPv4) && slices.Equal(m.IPv6, o.IPv6)
+}
+
 // HostState turns a snapshot into the compiler's input. Members come from
 // the server (which sees ports on every host), not from the local ports.
 func (s *Snapshot) HostState(host string, zones map[string]uint16, bridges map[string]string) *firewall.HostState {
 	members := make(map[string][]string, len(s.RemoteGroups))
 	for id, m := range s.RemoteGroups {
-		switch {
-		case len(m.IPv6) == 0:
-			members[id] = m.IPv4 // shared: nobody writes into members
-		case len(m.IPv4) == 0:
-			members[id] = m.IPv6
-		default:
-			members[id] = append(slices.Clip(m.IPv4), m.IPv6...)
-		}
+		members[id] = m.list()
 	}
 	inv := &firewall.Inventory{Ports: s.Ports, SecurityGroups: s.SecurityGroups, AddressGroups: s.AddressGroups,
 		NetworkPorts: s.NetworkPorts, Members: members}
@@ -177,10 +192,10 @@ func (a *Agent) applySnapshot(ctx context.Context, snap *Snapshot) error {
 	rs := a.compiler.Compile(hs)
 	before := writes(a.cfg.Applier)
 	if err := a.cfg.Applier.Apply(ctx, rs); err != nil {
-		a.snap = nil
+		a.snap, a.hs = nil, nil
 		return fmt.Errorf("agent: apply: %w", err)
 	}
-	a.snap = snap
+	a.snap, a.hs = snap, hs
 	if a.cfg.BridgeFilter != nil {
 		if err := a.cfg.BridgeFilter.Sync(ctx, bridgefilter.Build(hs)); err != nil {
 			return fmt.Errorf("agent: %w", err)
@@ -197,6 +212,39 @@ func (a *Agent) applySnapshot(ctx context.Context, snap *Snapshot) error {
 		}
 	}
 	a.reportStatus(ctx, snap)
+	return nil
+}
+
+// applyMembers makes the host enforce snap, which differs from the
+// snapshot last applied only in the member lists of the remote groups
+// listed: only those groups' sets are rebuilt and written
+// (Compiler.UpdateMembers), so the cost does not grow with the host's
+// ports. The link-layer filter and the ports' status depend on nothing
+// that changed; connections a removed member had are ended.
+func (a *Agent) applyMembers(ctx context.Context, snap *Snapshot, groups []string) error {
+	hs := *a.hs
+	hs.Members = maps.Clone(hs.Members)
+	for _, id := range groups {
+		hs.Members[id] = snap.RemoteGroups[id].list()
+	}
+	rs := a.compiler.UpdateMembers(&hs, groups)
+	before := writes(a.cfg.Applier)
+	if err := a.cfg.Applier.Apply(ctx, rs); err != nil {
+		a.snap, a.hs = nil, nil
+		return fmt.Errorf("agent: apply: %w", err)
+	}
+	a.snap, a.hs = snap, &hs
+	a.memberPatches.Add(1)
+	if a.cfg.Pruner != nil && (before < 0 || writes(a.cfg.Applier) != before) {
+		if zones, err := a.cfg.Applier.Zones(ctx); err == nil {
+			n, err := a.cfg.Pruner.Prune(ctx, keepFunc(&hs, rs, zones))
+			if err != nil {
+				a.cfg.Log.Warn("ending disallowed connections failed", "err", err)
+			} else if n > 0 {
+				a.cfg.Log.Info("ended connections the new rules no longer allow", "count", n)
+			}
+		}
+	}
 	return nil
 }
 
@@ -330,6 +378,9 @@ func (a *Agent) applyChanges(ctx context.Context, ans *watchAnswer) (bool, error
 		return slices.ContainsFunc(next.NetworkPorts, func(p model.Port) bool { return p.ID == id })
 	}
 	done := map[string]bool{}
+	// onlyMembers: nothing but remote groups' member lists changed (a
+	// port on another host came, went or changed its addresses).
+	onlyMembers := a.hs != nil
 	for _, c := range ans.Changes {
 		if done[c.Resource+"/"+c.ID] {
 			continue
@@ -338,7 +389,9 @@ func (a *Agent) applyChanges(ctx context.Context, ans *watchAnswer) (bool, error
 		switch {
 		case c.Resource == "security_group_rule":
 			// its group's document is in the answer
+			onlyMembers = false
 		case c.Resource == "security_group" && c.Op == "update":
+			onlyMembers = false
 			if !slices.ContainsFunc(docs.SecurityGroups, func(g model.SecurityGroup) bool { return g.ID == c.ID }) {
 				return false, nil
 			}
@@ -348,6 +401,9 @@ func (a *Agent) applyChanges(ctx context.Context, ans *watchAnswer) (bool, error
 				return false, nil // the network's DHCP/router ports: rare, re-read
 			}
 			i := slices.IndexFunc(next.Ports, func(p model.Port) bool { return p.ID == c.ID })
+			if (doc != nil && doc.BindingHostID == a.cfg.Host) || i >= 0 {
+				onlyMembers = false
+			}
 			switch {
 			case doc != nil && doc.BindingHostID == a.cfg.Host:
 				copyPorts()
@@ -368,11 +424,21 @@ func (a *Agent) applyChanges(ctx context.Context, ans *watchAnswer) (bool, error
 		i := slices.IndexFunc(next.SecurityGroups, func(old model.SecurityGroup) bool { return old.ID == g.ID })
 		if i < 0 {
 			next.SecurityGroups = append(next.SecurityGroups, g)
+			onlyMembers = false
 		} else {
+			if !reflect.DeepEqual(next.SecurityGroups[i], g) {
+				onlyMembers = false
+			}
 			next.SecurityGroups[i] = g
 		}
 	}
+	var changedMembers []string
 	for id, m := range docs.RemoteGroups {
+		if old, ok := next.RemoteGroups[id]; !ok {
+			onlyMembers = false
+		} else if !old.equal(m) {
+			changedMembers = append(changedMembers, id)
+		}
 		next.RemoteGroups[id] = m
 	}
 	// The service ports of the networks the host used are in the
@@ -383,6 +449,10 @@ func (a *Agent) applyChanges(ctx context.Context, ans *watchAnswer) (bool, error
 	}
 	if !next.trim(knownNets) {
 		return false, nil
+	}
+	if onlyMembers {
+		slices.Sort(changedMembers)
+		return true, a.applyMembers(ctx, &next, changedMembers)
 	}
 	return true, a.applySnapshot(ctx, &next)
 }

@@ -27,6 +27,7 @@ type hostEnv struct {
 	url       string
 	snapshots atomic.Int64
 	rec       *recordingApplier
+	agent     *agent.Agent
 }
 
 // newHostEnv starts the servers; the agent starts with startAgent.
@@ -92,6 +93,7 @@ func (e *hostEnv) startAgent() {
 	}
 	a := agent.New(agent.Config{Host: "h1", Client: client, Applier: e.rec, Log: slog.New(slog.DiscardHandler),
 		WatchWait: 2 * time.Second, RetryFloor: 50 * time.Millisecond})
+	e.agent = a
 	done := make(chan struct{})
 	go func() { defer close(done); _ = a.Run(ctx) }()
 	e.t.Cleanup(func() { cancel(); <-done })

@@ -199,6 +199,10 @@ type setRef struct {
 	port    bool // a port's address pairs from its own MAC (PairSetName); id is the port id
 }
 
+// remoteGroup reports whether the set holds a remote security group's
+// members (HostState.Members).
+func (r setRef) remoteGroup() bool { return !r.address && !r.local && !r.port }
+
 type compiler struct {
 	h     *HostState
 	rs    *Ruleset
@@ -222,6 +226,8 @@ type compiler struct {
 	// from the allow list portChains built (or its memo replayed).
 	pairMembers map[string][]string
 	recPairs    *map[string][]string
+	// baseWarns: how many warnings there were before the sets were built.
+	baseWarns int
 }
 
 // uniqueKeys maps each id to the part of a name derived from it: its first
@@ -344,6 +350,7 @@ func (c *compiler) run() {
 		c.filter(f, groups)
 		c.raw(f, zones)
 	}
+	c.baseWarns = len(c.rs.Warnings)
 	c.buildSets()
 	c.rs.Zones = zones
 	c.rs.Ports = make([]PortInfo, 0, len(c.ports))
@@ -1143,11 +1150,11 @@ func (c *compiler) buildSet(ref setRef, src []string) IPSet {
 			}
 			add(p)
 		}
-		sort.Slice(members, func(i, j int) bool {
-			if c := members[i].Addr().Compare(members[j].Addr()); c != 0 {
-				return c < 0
+		slices.SortFunc(members, func(a, b netip.Prefix) int {
+			if c := a.Addr().Compare(b.Addr()); c != 0 {
+				return c
 			}
-			return members[i].Bits() < members[j].Bits()
+			return a.Bits() - b.Bits()
 		})
 		set := IPSet{Name: name, Family: ref.f, Members: []string{}}
 		for _, m := range members {

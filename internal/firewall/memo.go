@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/bulwark-net/bulwark/internal/model"
 )
@@ -40,7 +41,18 @@ type Compiler struct {
 	nextChains map[chainMemoKey][]Rule
 	nextNames  map[portNamesKey]*portNames
 	kb         []byte
+	// last is the ruleset of the last call, and lastSets the indexes in
+	// its Sets of each remote group's sets: what UpdateMembers starts from.
+	last     *Ruleset
+	lastSets map[string][]int
+	// lastBaseWarns: how many of last's warnings came before its sets'.
+	lastBaseWarns int
 }
+
+// tablesVersions numbers the Tables of every ruleset a Compiler builds,
+// process-wide, so that two rulesets carry the same TablesVersion only
+// when one shares the other's Tables.
+var tablesVersions atomic.Uint64
 
 // portNamesKey is everything a port's chain names and dispatch rules
 // depend on.
@@ -115,7 +127,83 @@ func (m *Compiler) Compile(h *HostState) *Ruleset {
 	m.ports, m.groups, m.sets, m.chains, m.names = m.nextPorts, m.nextGroups, m.nextSets, m.nextChains, m.nextNames
 	m.nextPorts, m.nextGroups, m.nextSets, m.nextChains, m.nextNames = nil, nil, nil, nil, nil
 	c.rs.ImmutableRules = true
+	c.rs.TablesVersion = tablesVersions.Add(1)
+	m.last, m.lastSets, m.lastBaseWarns = c.rs, map[string][]int{}, c.baseWarns
+	for i, s := range c.rs.Sets {
+		if e := m.sets[s.Name]; e != nil && e.ref.remoteGroup() {
+			m.lastSets[e.ref.id] = append(m.lastSets[e.ref.id], i)
+		}
+	}
 	return c.rs
+}
+
+// UpdateMembers is Compile for a host state that differs from the one of
+// the last call only in the member lists (h.Members) of the remote groups
+// listed: it rebuilds those groups' sets and shares everything else, the
+// Tables included (same TablesVersion), with the last ruleset, so that a
+// membership change costs the same on a host of ten ports or of
+// thousands. It falls back to Compile when it cannot be sure of the
+// result: no previous call.
+func (m *Compiler) UpdateMembers(h *HostState, groupIDs []string) *Ruleset {
+	m.mu.Lock()
+	rs, ok := m.updateMembers(h, groupIDs)
+	m.mu.Unlock()
+	if !ok {
+		return m.Compile(h)
+	}
+	return rs
+}
+
+func (m *Compiler) updateMembers(h *HostState, groupIDs []string) (*Ruleset, bool) {
+	if m.last == nil {
+		return nil, false
+	}
+	type update struct {
+		i int
+		e *setMemo
+	}
+	var updates []update
+	c := &compiler{h: h, rs: &Ruleset{}}
+	setWarns := false
+	for _, id := range groupIDs {
+		for _, i := range m.lastSets[id] {
+			old := m.sets[m.last.Sets[i].Name]
+			src := h.Members[id]
+			if slices.Equal(old.src, src) {
+				continue
+			}
+			var warns []string
+			c.recWarn = &warns
+			set := c.buildSet(old.ref, src)
+			setWarns = setWarns || len(warns) > 0 || len(old.warns) > 0
+			updates = append(updates, update{i, &setMemo{ref: old.ref, src: slices.Clone(src), set: set, warns: warns}})
+		}
+	}
+	rs := *m.last
+	if len(updates) > 0 {
+		rs.Sets = slices.Clone(rs.Sets)
+		for _, u := range updates {
+			rs.Sets[u.i] = u.e.set
+			m.sets[u.e.set.Name] = u.e
+		}
+	}
+	if setWarns {
+		// The sets' warnings come last, in set order, each once (as
+		// buildSets adds them).
+		rs.Warnings = slices.Clone(m.last.Warnings[:m.lastBaseWarns])
+		for _, s := range rs.Sets {
+			for _, w := range m.sets[s.Name].warns {
+				if !slices.Contains(rs.Warnings, w) {
+					rs.Warnings = append(rs.Warnings, w)
+				}
+			}
+		}
+		if len(rs.Warnings) == 0 {
+			rs.Warnings = nil
+		}
+	}
+	m.last = &rs
+	return &rs, true
 }
 
 func (c *compiler) addSet(r setRef) {

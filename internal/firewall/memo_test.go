@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/bulwark-net/bulwark/internal/model"
@@ -66,7 +67,11 @@ func TestCompilerRandomEdits(t *testing.T) {
 	const sg2 = "5e5e5e5e-0000-4000-8000-000000000002"
 	const ag = "addr0000-0000-4000-8000-000000000001"
 	for _, start := range []func() *HostState{func() *HostState { return benchState(30) }, kitchenSink} {
-		var m Compiler
+		// m compiles every state; u takes UpdateMembers for the steps
+		// that change only members, and must keep the tables then.
+		var m, u Compiler
+		var prev *Ruleset
+		kept := 0
 		h := start()
 		if h.AddressGroups == nil {
 			h.AddressGroups = map[string][]string{}
@@ -116,7 +121,10 @@ func TestCompilerRandomEdits(t *testing.T) {
 				}
 				what = "rule removed"
 			case k == 9:
-				h.Members[sg] = append(h.Members[sg], fmt.Sprintf("10.7.%d.%d", rng.Intn(250), rng.Intn(250)), "2001:db8::"+fmt.Sprint(rng.Intn(99)), "junk")
+				h.Members[sg] = append(h.Members[sg], fmt.Sprintf("10.7.%d.%d", rng.Intn(250), rng.Intn(250)), "2001:db8::"+fmt.Sprint(rng.Intn(99)))
+				if rng.Intn(8) == 0 {
+					h.Members[sg] = append(h.Members[sg], "junk")
+				}
 				what = "members added"
 			case k == 10:
 				if ms := h.Members[sg]; len(ms) > 0 {
@@ -170,8 +178,30 @@ func TestCompilerRandomEdits(t *testing.T) {
 				h.Ports = append(h.Ports, p)
 				what = "colliding port added"
 			}
-			sameOutput(t, fmt.Sprintf("step %d (%s)", step, what), Compile(h), m.Compile(h))
+			want := Compile(h)
+			sameOutput(t, fmt.Sprintf("step %d (%s)", step, what), want, m.Compile(h))
+			var got *Ruleset
+			if strings.HasPrefix(what, "members") {
+				got = u.UpdateMembers(h, []string{sg, "not-a-remote-group"})
+				if got.TablesVersion == prev.TablesVersion {
+					kept++
+					if !reflect.DeepEqual(got.Tables, prev.Tables) {
+						t.Fatalf("step %d: UpdateMembers kept the version but not the tables", step)
+					}
+				}
+			} else {
+				got = u.Compile(h)
+				if prev != nil && got.TablesVersion == prev.TablesVersion {
+					t.Fatalf("step %d (%s): Compile reused TablesVersion %d", step, what, got.TablesVersion)
+				}
+			}
+			sameOutput(t, fmt.Sprintf("step %d (%s) via UpdateMembers", step, what), want, got)
+			prev = got
 		}
+		if kept < 10 {
+			t.Errorf("UpdateMembers kept the tables only %d times: the cheap path was hardly taken", kept)
+		}
+		t.Logf("UpdateMembers kept the tables %d times", kept)
 	}
 }
 

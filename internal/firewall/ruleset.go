@@ -105,6 +105,12 @@ type Ruleset struct {
 	// and length) as unchanged without comparing it. Compiler.Compile sets
 	// it; leave it false for a ruleset you edit in place.
 	ImmutableRules bool
+	// TablesVersion, when not zero, names the content of Tables (and of
+	// Zones and Ports): a ruleset with the same TablesVersion as one an
+	// applier wrote has exactly those tables, so only its sets need a
+	// look. Compiler sets it (Compiler.UpdateMembers keeps it); leave it
+	// zero for a ruleset built otherwise.
+	TablesVersion uint64
 }
 
 // PortInfo describes how one port was rendered.

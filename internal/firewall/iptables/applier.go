@@ -87,6 +87,11 @@ type Applier struct {
 	// applyGen numbers validations; chainMemo entries carry the last one
 	// that used them.
 	applyGen uint64
+	// tablesVersion is the TablesVersion of the ruleset whose tables the
+	// cache says the kernel holds (0: none known). A ruleset with the same
+	// version changed at most its sets (Compiler.UpdateMembers), so its
+	// tables are neither validated nor diffed again.
+	tablesVersion uint64
 }
 
 type chainMemo struct {
@@ -126,7 +131,7 @@ func (a *Applier) Stats() Stats {
 // Invalidate drops the cache: the next Apply reads the kernel first.
 func (a *Applier) Invalidate() {
 	a.mu.Lock()
-	a.state = nil
+	a.state, a.tablesVersion = nil, 0
 	a.mu.Unlock()
 }
 
@@ -235,6 +240,9 @@ type wantTable struct {
 type want struct {
 	tables map[firewall.Family]map[firewall.Table]*wantTable
 	sets   []wantSet
+	// sameTables: the tables are those last written (same TablesVersion);
+	// only the sets are to be looked at.
+	sameTables bool
 }
 
 // Zones returns the conntrack zones the kernel's raw table assigns, by
@@ -321,7 +329,11 @@ func (a *Applier) validate(rs *firewall.Ruleset) (*want, error) {
 	}
 	a.applyGen++
 	gen, live := a.applyGen, 0
+	w.sameTables = rs.ImmutableRules && rs.TablesVersion != 0 && rs.TablesVersion == a.tablesVersion && a.state != nil
 	for _, fam := range a.families() {
+		if w.sameTables {
+			break
+		}
 		w.tables[fam] = map[firewall.Table]*wantTable{}
 		for _, tbl := range tables {
 			wt := &wantTable{hooks: map[string][]string{}, immutable: rs.ImmutableRules}
@@ -473,9 +485,13 @@ func (a *Applier) Apply(ctx context.Context, desired *firewall.Ruleset) error {
 			return err
 		}
 	}
+	a.tablesVersion = 0 // until the tables are written
 	if err := a.apply(ctx, w); err != nil {
 		a.state = nil
 		return err
+	}
+	if desired.ImmutableRules {
+		a.tablesVersion = desired.TablesVersion
 	}
 	return nil
 }
@@ -496,6 +512,9 @@ func (a *Applier) apply(ctx context.Context, w *want) error {
 
 	// 2. One transaction per family.
 	for _, fam := range a.families() {
+		if w.sameTables {
+			break
+		}
 		var buf bytes.Buffer
 		full := false
 		if ts := ks.tables[fam][firewall.Filter]; ts == nil || len(ts.chains) == 0 {

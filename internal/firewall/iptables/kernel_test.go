@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -625,4 +627,82 @@ func TestZonesReadBack(t *testing.T) {
 	if s := b.Stats(); s.Reads != 1 || s.Restores != 0 {
 		t.Errorf("stats after Zones + Apply: %+v", s)
 	}
+}
+
+// A member-only change (Compiler.UpdateMembers, same TablesVersion) is one
+// ipset restore: the tables are neither diffed nor written. Once the cache
+// is dropped, the same version no longer vouches for the kernel: a chain
+// damaged by hand in the meantime is repaired.
+func TestMembersOnlyChangeSkipsTables(t *testing.T) {
+	needKernel(t)
+	ctx := context.Background()
+	data, err := os.ReadFile(filepath.Join(referenceCaseDir(t, "c-remote-group"), "model.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, err := firewall.LoadReferenceModel(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := newNetns(t)
+	rec := newRecorder(ns)
+	a := &Applier{Exec: rec.Exec}
+	var comp firewall.Compiler
+	first := comp.Compile(hs)
+	if err := a.Apply(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	rec.take()
+
+	var group string
+	for id := range hs.Members {
+		group = id
+	}
+	hs.Members[group] = append(slices.Clone(hs.Members[group]), "10.99.0.7")
+	rs := comp.UpdateMembers(hs, []string{group})
+	if rs.TablesVersion != first.TablesVersion {
+		t.Fatalf("UpdateMembers changed the tables' version")
+	}
+	if err := a.Apply(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	w := writes(rec.take())
+	if len(w) != 1 || w[0].argv[0] != "ipset" || !strings.Contains(w[0].stdin, " 10.99.0.7\n") {
+		t.Fatalf("member added: writes %q, want one ipset restore adding 10.99.0.7", cmdNames(w))
+	}
+	var set string
+	for _, s := range rs.Sets {
+		if slices.Contains(s.Members, "10.99.0.7") {
+			set = s.Name
+		}
+	}
+	if got := setMembers(t, ns, set); !slices.Contains(got, "10.99.0.7") {
+		t.Fatalf("set %s holds %v, without 10.99.0.7", set, got)
+	}
+	checkKernel(t, ns, a, rs)
+
+	// Damage a chain behind the applier's back, drop its cache, apply the
+	// same version: it must read the kernel and repair the chain.
+	var chain string
+	for _, c := range rs.Tables[firewall.IPv4][firewall.Filter].Chains {
+		if len(c.Rules) > 1 && strings.HasPrefix(c.Name, firewall.ChainPrefix+"i") {
+			chain = c.Name
+			break
+		}
+	}
+	if chain == "" {
+		t.Fatal("fixture: no ingress chain")
+	}
+	sh(t, ns, "iptables", "-D", chain, "1")
+	a.Invalidate()
+	if _, err := a.Zones(ctx); err != nil { // reads the kernel first, as the agent does
+		t.Fatal(err)
+	}
+	if err := a.Apply(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	if w := writes(rec.take()); len(w) != 1 || w[0].argv[0] != "iptables-restore" {
+		t.Errorf("after Invalidate: writes %q, want the IPv4 repair", cmdNames(w))
+	}
+	checkKernel(t, ns, a, rs)
 }
