@@ -144,6 +144,10 @@ type kernelState struct {
 type tableState struct {
 	chains map[string]*chainState
 	hooks  map[string]*hookState
+	// foreign: the table may hold something not Bulwark's: it did when
+	// read, or the read is older than the last write (others may have
+	// added theirs since).
+	foreign bool
 }
 
 // chainState is one owned chain. rules is set once the applier knows the
@@ -205,7 +209,7 @@ func (a *Applier) read(ctx context.Context) (*kernelState, error) {
 			if err != nil {
 				return nil, err
 			}
-			ts := &tableState{chains: make(map[string]*chainState, len(st.chains)), hooks: st.hooks}
+			ts := &tableState{chains: make(map[string]*chainState, len(st.chains)), hooks: st.hooks, foreign: st.foreign}
 			for name, specs := range st.chains {
 				ts.chains[name] = &chainState{specs: specs}
 			}
@@ -630,16 +634,23 @@ func withLine(err error, input []byte) error {
 // number of lines written.
 func planTable(b *bytes.Buffer, tbl firewall.Table, have *tableState, w *wantTable) (*tableState, int) {
 	if have == nil {
-		have = &tableState{chains: map[string]*chainState{}, hooks: map[string]*hookState{}}
+		have = &tableState{chains: map[string]*chainState{}, hooks: map[string]*hookState{}, foreign: true}
 	}
 	// The chain map is updated in place: a table of thousands of chains of
 	// which one changed costs one entry, not a new map. (If the restore
 	// fails, the applier drops its whole state and reads the kernel again.)
-	next := &tableState{chains: have.chains, hooks: map[string]*hookState{}}
+	next := &tableState{chains: have.chains, hooks: map[string]*hookState{}, foreign: true}
+	// decl, then whole chains (written straight into b, without a string
+	// per line: a full write is megabytes), then body, then tail.
 	var decl, body, tail []string
+	var whole []*firewall.Chain
+	wholeLines := 0
+	// empty: the table holds none of ours yet and nothing of anyone else's.
+	empty := len(have.chains) == 0 && !have.foreign
 
 	before, found := len(have.chains), 0
-	for _, c := range w.chains {
+	for i := range w.chains {
+		c := &w.chains[i]
 		cur := have.chains[c.Name]
 		if cur != nil {
 			found++
@@ -671,13 +682,11 @@ func planTable(b *bytes.Buffer, tbl firewall.Table, have *tableState, w *wantTab
 		next.chains[c.Name] = &chainState{rules: rules, src: src}
 		if cur == nil {
 			decl = append(decl, ":"+c.Name+" - [0:0]")
-			for _, r := range c.Rules {
-				body = append(body, RuleLine(c.Name, r))
-			}
+			whole, wholeLines = append(whole, c), wholeLines+len(c.Rules)
 			continue
 		}
 		if c.Unordered {
-			if lines, kept, ok := unorderedEdit(c, cur); ok {
+			if lines, kept, ok := unorderedEdit(*c, cur); ok {
 				body = append(body, lines...)
 				next.chains[c.Name] = &chainState{rules: kept}
 				continue
@@ -712,9 +721,7 @@ func planTable(b *bytes.Buffer, tbl firewall.Table, have *tableState, w *wantTab
 		if max(mo, mn) >= ln+1 {
 			// Rewrite: flush and refill inside the transaction.
 			decl = append(decl, ":"+c.Name+" - [0:0]")
-			for _, r := range c.Rules {
-				body = append(body, RuleLine(c.Name, r))
-			}
+			whole, wholeLines = append(whole, c), wholeLines+len(c.Rules)
 			continue
 		}
 		// Edit the changed stretch [p, p+mo) -> [p, p+mn) in place.
@@ -803,12 +810,32 @@ func planTable(b *bytes.Buffer, tbl firewall.Table, have *tableState, w *wantTab
 		tail = append(tail, "-X "+name)
 	}
 
-	n := len(decl) + len(body) + len(tail)
+	n := len(decl) + wholeLines + len(body) + len(tail)
 	if n == 0 {
 		return next, 0
 	}
 	b.WriteString("*" + string(tbl) + "\n")
-	for _, part := range [][]string{decl, body, tail} {
+	if tbl == firewall.Filter && empty && len(decl) > 100 {
+		// A first write into a table holding nothing but built-in chains.
+		// iptables-nft 1.8 keeps the chains a batch names in a sorted
+		// list, inserting each rule's chain and jump target by a linear
+		// walk: quadratic in the chains (a third of a 2,000-port setup).
+		// A command naming no chain makes it fetch all chains instead;
+		// "-Z" (zero the counters) is one, and with nothing else in the
+		// table it zeroes nothing anyone reads.
+		b.WriteString("-Z\n")
+	}
+	for _, l := range decl {
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	for _, c := range whole {
+		for _, r := range c.Rules {
+			appendRuleLine(b, c.Name, r)
+			b.WriteByte('\n')
+		}
+	}
+	for _, part := range [][]string{body, tail} {
 		for _, l := range part {
 			b.WriteString(l)
 			b.WriteByte('\n')

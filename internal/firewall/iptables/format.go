@@ -32,7 +32,14 @@ func RuleSpec(r firewall.Rule) string {
 	return b.String()
 }
 
-func appendSpec(b *strings.Builder, r firewall.Rule) {
+// textWriter is what the rule formatters write into (strings.Builder for
+// one line, bytes.Buffer for a whole restore text).
+type textWriter interface {
+	WriteString(string) (int, error)
+	WriteByte(byte) error
+}
+
+func appendSpec(b textWriter, r firewall.Rule) {
 	sep := false
 	if m := strings.TrimSpace(r.Match); m != "" {
 		b.WriteString(m)
@@ -62,11 +69,16 @@ func appendSpec(b *strings.Builder, r firewall.Rule) {
 // RuleLine is the full "-A <chain> <spec>" line of a rule.
 func RuleLine(chain string, r firewall.Rule) string {
 	var b strings.Builder
+	appendRuleLine(&b, chain, r)
+	return b.String()
+}
+
+// appendRuleLine writes RuleLine(chain, r) into b, without the string.
+func appendRuleLine(b textWriter, chain string, r firewall.Rule) {
 	b.WriteString("-A ")
 	b.WriteString(chain)
 	b.WriteByte(' ')
-	appendSpec(&b, r)
-	return b.String()
+	appendSpec(b, r)
 }
 
 // tokens splits an iptables-save rule spec into arguments the way
@@ -106,6 +118,9 @@ type savedTable struct {
 	order  []string            // owned chains in the order of the dump
 	hooks  map[string]*hookState
 	all    map[string]bool // every chain of the table (built-in and foreign too)
+	// foreign: the table holds something not Bulwark's (a user chain or a
+	// rule that is not one of its hooks).
+	foreign bool
 }
 
 // hookState is what Bulwark has in one chain it does not own: the rules
@@ -133,8 +148,11 @@ func parseSave(out []byte, table firewall.Table) (*savedTable, error) {
 		case line == "COMMIT":
 			in = false
 		case line[0] == ':':
-			name, _, _ := strings.Cut(line[1:], " ")
+			name, rest, _ := strings.Cut(line[1:], " ")
 			st.all[name] = true
+			if !owned(name) && strings.HasPrefix(rest, "- ") {
+				st.foreign = true // a user chain of someone else's
+			}
 			if owned(name) {
 				if _, ok := st.chains[name]; !ok {
 					st.chains[name] = nil
@@ -153,7 +171,9 @@ func parseSave(out []byte, table firewall.Table) (*savedTable, error) {
 			st.all[chain] = true
 			n := pos[chain]
 			pos[chain] = n + 1
-			if t := jumpTarget(spec); owned(t) {
+			if t := jumpTarget(spec); !owned(t) {
+				st.foreign = true
+			} else {
 				h := st.hooks[chain]
 				if h == nil {
 					h = &hookState{top: true}

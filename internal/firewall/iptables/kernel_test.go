@@ -706,3 +706,48 @@ func TestMembersOnlyChangeSkipsTables(t *testing.T) {
 	}
 	checkKernel(t, ns, a, rs)
 }
+
+// A first write of many chains into a filter table that holds nothing
+// else starts with "-Z" (it spares iptables-nft a quadratic walk); with a
+// rule of someone else's in the table it does not, and that rule's
+// counters survive.
+func TestFirstWriteZeroesOnlyAnEmptyTable(t *testing.T) {
+	needKernel(t)
+	ctx := context.Background()
+	rs := benchRuleset(60, 0, false)
+	for _, foreign := range []bool{false, true} {
+		ns := newNetns(t)
+		if foreign {
+			sh(t, ns, "iptables", "-A", "INPUT", "-c", "5", "500", "-s", "192.0.2.1/32", "-j", "ACCEPT")
+		}
+		rec := newRecorder(ns)
+		a := &Applier{Exec: rec.Exec}
+		if err := a.Apply(ctx, rs); err != nil {
+			t.Fatal(err)
+		}
+		var v4in string
+		for _, c := range writes(rec.take()) {
+			if c.argv[0] == "iptables-restore" {
+				v4in = c.stdin
+			}
+		}
+		zeroed := strings.Contains(v4in, "*filter\n-Z\n")
+		if zeroed == foreign {
+			t.Errorf("foreign rule %v: -Z in the IPv4 filter input: %v", foreign, zeroed)
+		}
+		if strings.Contains(strings.SplitN(v4in, "*filter", 2)[0], "-Z") {
+			t.Errorf("-Z outside the filter table:\n%s", v4in[:200])
+		}
+		checkKernel(t, ns, a, rs)
+		if foreign {
+			if out := sh(t, ns, "iptables-save", "-c", "-t", "filter"); !strings.Contains(out, "[5:500] -A INPUT -s 192.0.2.1/32 -j ACCEPT") {
+				t.Errorf("the foreign rule's counters did not survive:\n%s", firstLines(out, 12))
+			}
+		}
+	}
+}
+
+func firstLines(s string, n int) string {
+	l := strings.SplitN(s, "\n", n+1)
+	return strings.Join(l[:min(n, len(l))], "\n")
+}
