@@ -401,7 +401,7 @@ func (a *Agent) applyChanges(ctx context.Context, ans *watchAnswer) (bool, error
 				return false, nil // the network's DHCP/router ports: rare, re-read
 			}
 			i := slices.IndexFunc(next.Ports, func(p model.Port) bool { return p.ID == c.ID })
-			if (doc != nil && doc.BindingHostID == a.cfg.Host) || i >= 0 {
+			if ((doc != nil && doc.BindingHostID == a.cfg.Host) || i >= 0) && !(doc != nil && i >= 0 && onlyStatus(next.Ports[i], *doc)) {
 				onlyMembers = false
 			}
 			switch {
@@ -455,6 +455,14 @@ func (a *Agent) applyChanges(ctx context.Context, ans *watchAnswer) (bool, error
 		return true, a.applyMembers(ctx, &next, changedMembers)
 	}
 	return true, a.applySnapshot(ctx, &next)
+}
+
+// onlyStatus reports whether a port document differs from the one
+// applied only in what the firewall does not read: its status (the
+// agent's own ACTIVE report coming back), revision and update time.
+func onlyStatus(old, doc model.Port) bool {
+	old.Status, old.RevisionNumber, old.UpdatedAt = doc.Status, doc.RevisionNumber, doc.UpdatedAt
+	return reflect.DeepEqual(old, doc)
 }
 
 // trim makes a patched snapshot what the server would send for the same

@@ -366,7 +366,18 @@ func (c *compiler) run() {
 	for _, f := range []Family{IPv4, IPv6} {
 		for _, t := range []Table{Filter, Raw} {
 			tr := c.rs.Tables[f][t]
-			tr.Chains = c.sortChainsMemo(f, t, tr.Chains)
+			var prev *TableRules
+			if c.memo != nil && c.memo.last != nil {
+				prev = c.memo.last.Tables[f][t]
+			}
+			var prevChains []Chain
+			if prev != nil {
+				prevChains = prev.Chains
+			}
+			tr.Chains = c.sortChainsMemo(f, t, tr.Chains, prevChains)
+			if prev != nil && len(prev.Chains) == len(tr.Chains) && (len(tr.Chains) == 0 || &prev.Chains[0] == &tr.Chains[0]) && slices.Equal(prev.Hooks, tr.Hooks) {
+				c.rs.Tables[f][t] = prev // unchanged: the very table the last call returned
+			}
 		}
 	}
 }
@@ -452,10 +463,10 @@ func (c *compiler) raw(f Family, zones map[string]uint16) {
 	t.Hooks = append(t.Hooks,
 		Hook{BuiltinChain: "PREROUTING", Rule: Rule{Target: ChainPrerouting, Comment: CommentHook}},
 		Hook{BuiltinChain: "OUTPUT", Rule: Rule{Target: ChainOutput, Comment: CommentHook}})
-	t.Chains = append(t.Chains, Chain{Name: ChainPrerouting, Rules: []Rule{
+	t.Chains = append(t.Chains, c.memoChain(f, Raw, Chain{Name: ChainPrerouting, Rules: []Rule{
 		{Target: ChainNotrack, Comment: CommentDispatch},
 		{Target: ChainZone, Comment: CommentDispatch},
-	}})
+	}}))
 	notrack := Chain{Name: ChainNotrack, Unordered: true}
 	for _, p := range c.ports {
 		if p.Filtered() && !c.failClosed[p.ID] && c.stateless(p) {
@@ -497,17 +508,17 @@ func (c *compiler) filter(f Family, groups []string) {
 		Hook{BuiltinChain: "INPUT", Rule: Rule{Target: ChainInput, Comment: CommentHook}},
 		Hook{BuiltinChain: "FORWARD", Rule: Rule{Target: ChainForward, Comment: CommentHook}})
 	t.Chains = append(t.Chains,
-		Chain{Name: ChainForward, Rules: []Rule{
+		c.memoChain(f, Filter, Chain{Name: ChainForward, Rules: []Rule{
 			{Match: "-m physdev ! --physdev-is-bridged", Target: "RETURN", Comment: CommentNotBridged},
 			{Target: targetMarkClear, Comment: CommentMarkReset},
 			{Target: ChainFromPort, Comment: CommentDispatch},
 			{Target: ChainToPort, Comment: CommentDispatch},
 			{Match: matchMarkManaged, Target: "ACCEPT", Comment: CommentAccept},
-		}},
-		Chain{Name: ChainAccept, Rules: []Rule{
+		}}),
+		c.memoChain(f, Filter, Chain{Name: ChainAccept, Rules: []Rule{
 			{Target: targetMarkAccept, Comment: CommentSGAccept},
-		}},
-		Chain{Name: ChainFallback, Rules: []Rule{{Target: "DROP", Comment: CommentFallback}}},
+		}}),
+		c.memoChain(f, Filter, Chain{Name: ChainFallback, Rules: []Rule{{Target: "DROP", Comment: CommentFallback}}}),
 	)
 	from := Chain{Name: ChainFromPort, Unordered: true, Rules: make([]Rule, 0, len(c.ports))}
 	to := Chain{Name: ChainToPort, Unordered: true, Rules: make([]Rule, 0, len(c.ports))}

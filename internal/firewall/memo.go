@@ -4,7 +4,6 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"sync/atomic"
 
 	"github.com/bulwark-net/bulwark/internal/model"
 )
@@ -40,7 +39,14 @@ type Compiler struct {
 	nextSets   map[string]*setMemo
 	nextChains map[chainMemoKey][]Rule
 	nextNames  map[portNamesKey]*portNames
-	kb         []byte
+	// spare*: the maps of the call before last, cleared and refilled as
+	// next* (a compile of thousands of ports allocates no new maps).
+	sparePorts  map[portMemoKey]*portMemo
+	spareGroups map[string]*groupMemo
+	spareSets   map[string]*setMemo
+	spareChains map[chainMemoKey][]Rule
+	spareNames  map[portNamesKey]*portNames
+	kb          []byte
 	// last is the ruleset of the last call, and lastSets the indexes in
 	// its Sets of each remote group's sets: what UpdateMembers starts from.
 	last     *Ruleset
@@ -48,11 +54,6 @@ type Compiler struct {
 	// lastBaseWarns: how many of last's warnings came before its sets'.
 	lastBaseWarns int
 }
-
-// tablesVersions numbers the Tables of every ruleset a Compiler builds,
-// process-wide, so that two rulesets carry the same TablesVersion only
-// when one shares the other's Tables.
-var tablesVersions atomic.Uint64
 
 // portNamesKey is everything a port's chain names and dispatch rules
 // depend on.
@@ -114,20 +115,20 @@ type setMemo struct {
 func (m *Compiler) Compile(h *HostState) *Ruleset {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.nextPorts = make(map[portMemoKey]*portMemo, len(m.ports))
-	m.nextGroups = make(map[string]*groupMemo, len(m.groups))
-	m.nextSets = make(map[string]*setMemo, len(m.sets))
-	m.nextChains = make(map[chainMemoKey][]Rule, len(m.chains))
-	m.nextNames = make(map[portNamesKey]*portNames, len(m.names))
+	m.nextPorts = reuseMap(m.sparePorts, len(m.ports))
+	m.nextGroups = reuseMap(m.spareGroups, len(m.groups))
+	m.nextSets = reuseMap(m.spareSets, len(m.sets))
+	m.nextChains = reuseMap(m.spareChains, len(m.chains))
+	m.nextNames = reuseMap(m.spareNames, len(m.names))
 	if m.sorted == nil {
 		m.sorted = map[chainMemoKey]*sortMemo{}
 	}
 	c := &compiler{h: h, rs: NewRuleset(), sets: map[string]setRef{}, chainNames: map[string]string{}, memo: m}
 	c.run()
+	m.sparePorts, m.spareGroups, m.spareSets, m.spareChains, m.spareNames = m.ports, m.groups, m.sets, m.chains, m.names
 	m.ports, m.groups, m.sets, m.chains, m.names = m.nextPorts, m.nextGroups, m.nextSets, m.nextChains, m.nextNames
 	m.nextPorts, m.nextGroups, m.nextSets, m.nextChains, m.nextNames = nil, nil, nil, nil, nil
 	c.rs.ImmutableRules = true
-	c.rs.TablesVersion = tablesVersions.Add(1)
 	m.last, m.lastSets, m.lastBaseWarns = c.rs, map[string][]int{}, c.baseWarns
 	for i, s := range c.rs.Sets {
 		if e := m.sets[s.Name]; e != nil && e.ref.remoteGroup() {
@@ -140,7 +141,7 @@ func (m *Compiler) Compile(h *HostState) *Ruleset {
 // UpdateMembers is Compile for a host state that differs from the one of
 // the last call only in the member lists (h.Members) of the remote groups
 // listed: it rebuilds those groups' sets and shares everything else, the
-// Tables included (same TablesVersion), with the last ruleset, so that a
+// tables included (the same *TableRules), with the last ruleset, so that a
 // membership change costs the same on a host of ten ports or of
 // thousands. It falls back to Compile when it cannot be sure of the
 // result: no previous call.
@@ -488,7 +489,11 @@ func (c *compiler) names(p *Port) *portNames {
 
 // sortChainsMemo is sortChains, reusing the previous compile's order of
 // the same table when the chain names come in the same order.
-func (c *compiler) sortChainsMemo(f Family, t Table, chains []Chain) []Chain {
+//
+// When every chain is the same (name, flag and Rules slice) as in prev,
+// the previous compile's sorted table, it returns prev itself: an
+// unchanged table costs no allocation, and stays recognisable.
+func (c *compiler) sortChainsMemo(f Family, t Table, chains []Chain, prev []Chain) []Chain {
 	m := c.memo
 	if m == nil {
 		return sortChains(chains)
@@ -510,6 +515,17 @@ func (c *compiler) sortChainsMemo(f Family, t Table, chains []Chain) []Chain {
 			}
 		}
 		if same {
+			if len(prev) == len(chains) {
+				for i, j := range e.idx {
+					if !sameChain(&chains[j], &prev[i]) {
+						same = false
+						break
+					}
+				}
+				if same {
+					return prev
+				}
+			}
 			out := make([]Chain, len(chains))
 			for i, j := range e.idx {
 				out[i] = chains[j]
@@ -528,6 +544,24 @@ func (c *compiler) sortChainsMemo(f Family, t Table, chains []Chain) []Chain {
 		out[i] = chains[j]
 	}
 	return out
+}
+
+// reuseMap returns m emptied, or a new map when there is none.
+func reuseMap[K comparable, V any](m map[K]V, n int) map[K]V {
+	if m == nil {
+		return make(map[K]V, n)
+	}
+	clear(m)
+	return m
+}
+
+// sameChain: the same name and flag, and the same Rules slice (the
+// memoized pieces are immutable).
+func sameChain(a, b *Chain) bool {
+	if a.Name != b.Name || a.Unordered != b.Unordered || len(a.Rules) != len(b.Rules) {
+		return false
+	}
+	return len(a.Rules) == 0 || &a.Rules[0] == &b.Rules[0]
 }
 
 // chainsBuffer returns an empty slice to build a table's chains in.

@@ -44,6 +44,9 @@ func TestCompilerReusesChains(t *testing.T) {
 	h2 := clone(h)
 	h2.Members["5e5e5e5e-0000-4000-8000-000000000001"] = append(h2.Members["5e5e5e5e-0000-4000-8000-000000000001"], "10.250.0.1")
 	b := m.Compile(h2)
+	if !sameTables(a, b) {
+		t.Errorf("only members changed, yet Compile built new tables")
+	}
 	for f, byT := range a.Tables {
 		for tbl, tr := range byT {
 			for i, c := range tr.Chains {
@@ -71,6 +74,7 @@ func TestCompilerRandomEdits(t *testing.T) {
 		// that change only members, and must keep the tables then.
 		var m, u Compiler
 		var prev *Ruleset
+		var prevCopy map[Family]map[Table]*TableRules
 		kept := 0
 		h := start()
 		if h.AddressGroups == nil {
@@ -183,26 +187,58 @@ func TestCompilerRandomEdits(t *testing.T) {
 			var got *Ruleset
 			if strings.HasPrefix(what, "members") {
 				got = u.UpdateMembers(h, []string{sg, "not-a-remote-group"})
-				if got.TablesVersion == prev.TablesVersion {
+				if sameTables(got, prev) {
 					kept++
-					if !reflect.DeepEqual(got.Tables, prev.Tables) {
-						t.Fatalf("step %d: UpdateMembers kept the version but not the tables", step)
-					}
 				}
 			} else {
 				got = u.Compile(h)
-				if prev != nil && got.TablesVersion == prev.TablesVersion {
-					t.Fatalf("step %d (%s): Compile reused TablesVersion %d", step, what, got.TablesVersion)
+			}
+			// A table handed out again must be the same, rule for rule.
+			if prev != nil {
+				for f, byT := range got.Tables {
+					for tbl, tr := range byT {
+						if tr == prev.Tables[f][tbl] && !reflect.DeepEqual(*tr, *prevCopy[f][tbl]) {
+							t.Fatalf("step %d (%s): IPv%d %s handed out again, but it changed", step, what, f, tbl)
+						}
+					}
 				}
 			}
 			sameOutput(t, fmt.Sprintf("step %d (%s) via UpdateMembers", step, what), want, got)
-			prev = got
+			prev, prevCopy = got, deepCopyTables(got)
 		}
 		if kept < 10 {
 			t.Errorf("UpdateMembers kept the tables only %d times: the cheap path was hardly taken", kept)
 		}
 		t.Logf("UpdateMembers kept the tables %d times", kept)
 	}
+}
+
+// sameTables: b hands out a's tables (the same *TableRules, all of them).
+func sameTables(a, b *Ruleset) bool {
+	for f, byT := range a.Tables {
+		for tbl, tr := range byT {
+			if b.Tables[f][tbl] != tr {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func deepCopyTables(rs *Ruleset) map[Family]map[Table]*TableRules {
+	out := map[Family]map[Table]*TableRules{}
+	for f, byT := range rs.Tables {
+		out[f] = map[Table]*TableRules{}
+		for tbl, tr := range byT {
+			c := &TableRules{Hooks: append([]Hook(nil), tr.Hooks...)}
+			for _, ch := range tr.Chains {
+				ch.Rules = append([]Rule(nil), ch.Rules...)
+				c.Chains = append(c.Chains, ch)
+			}
+			out[f][tbl] = c
+		}
+	}
+	return out
 }
 
 func cloneMap(m map[string][]string) map[string][]string {

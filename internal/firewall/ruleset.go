@@ -99,18 +99,14 @@ type Ruleset struct {
 	// Ports says how each port bound to this host was rendered, in device
 	// order: its chains, zone and mode.
 	Ports []PortInfo
-	// ImmutableRules promises that no chain's Rules slice (nor any set's
-	// Members) is ever modified once the ruleset is built, so that an
-	// applier may take a slice it has already written (same backing array
-	// and length) as unchanged without comparing it. Compiler.Compile sets
-	// it; leave it false for a ruleset you edit in place.
+	// ImmutableRules promises that no TableRules, no chain's Rules slice
+	// (nor any set's Members) is ever modified once the ruleset is built,
+	// so that an applier may take a table (the same *TableRules) or a
+	// slice (same backing array and length) it has already written as
+	// unchanged without comparing it. Compiler sets it, and hands out the
+	// previous call's *TableRules for a table whose chains and hooks are
+	// all the same; leave it false for a ruleset you edit in place.
 	ImmutableRules bool
-	// TablesVersion, when not zero, names the content of Tables (and of
-	// Zones and Ports): a ruleset with the same TablesVersion as one an
-	// applier wrote has exactly those tables, so only its sets need a
-	// look. Compiler sets it (Compiler.UpdateMembers keeps it); leave it
-	// zero for a ruleset built otherwise.
-	TablesVersion uint64
 }
 
 // PortInfo describes how one port was rendered.

@@ -83,15 +83,23 @@ type Applier struct {
 	// changes) and the owned chains it jumps to. Entries not seen for a
 	// while are pruned lazily, so an Apply that changes one chain does not
 	// rebuild a map of every chain.
-	chainMemo map[*firewall.Rule]*chainMemo
+	// It is kept per family and table, so that a table skipped as
+	// unchanged (see written) keeps its entries.
+	chainMemo map[tableKey]map[*firewall.Rule]*chainMemo
 	// applyGen numbers validations; chainMemo entries carry the last one
 	// that used them.
 	applyGen uint64
-	// tablesVersion is the TablesVersion of the ruleset whose tables the
-	// cache says the kernel holds (0: none known). A ruleset with the same
-	// version changed at most its sets (Compiler.UpdateMembers), so its
-	// tables are neither validated nor diffed again.
-	tablesVersion uint64
+	// written holds, per family and table, the table of an ImmutableRules
+	// ruleset the cache says the kernel holds: a ruleset bringing the same
+	// *TableRules again did not change it (a member-only or a one-table
+	// change), so it is neither validated nor diffed again. Dropped with
+	// the cache.
+	written map[tableKey]*firewall.TableRules
+}
+
+type tableKey struct {
+	fam firewall.Family
+	tbl firewall.Table
 }
 
 type chainMemo struct {
@@ -108,6 +116,7 @@ func sameRules(a, b []firewall.Rule) bool {
 }
 
 type setMemo struct {
+	gen    uint64 // the validation that last used it
 	family firewall.Family
 	raw    []string
 	want   wantSet
@@ -131,7 +140,7 @@ func (a *Applier) Stats() Stats {
 // Invalidate drops the cache: the next Apply reads the kernel first.
 func (a *Applier) Invalidate() {
 	a.mu.Lock()
-	a.state, a.tablesVersion = nil, 0
+	a.state, a.written = nil, nil
 	a.mu.Unlock()
 }
 
@@ -239,14 +248,15 @@ type wantTable struct {
 	// immutable: chains come from a ruleset with ImmutableRules, so a
 	// chain whose Rules slice is the one last written is unchanged.
 	immutable bool
+	// src is the table it was made from; same: src is the table last
+	// written (Applier.written), so there is nothing to compare or write.
+	src  *firewall.TableRules
+	same bool
 }
 
 type want struct {
 	tables map[firewall.Family]map[firewall.Table]*wantTable
 	sets   []wantSet
-	// sameTables: the tables are those last written (same TablesVersion);
-	// only the sets are to be looked at.
-	sameTables bool
 }
 
 // Zones returns the conntrack zones the kernel's raw table assigns, by
@@ -322,29 +332,37 @@ func (a *Applier) validate(rs *firewall.Ruleset) (*want, error) {
 			}
 		}
 	}
-	var cmemo map[*firewall.Rule]*chainMemo
-	if rs.ImmutableRules {
-		if a.chainMemo == nil {
-			a.chainMemo = map[*firewall.Rule]*chainMemo{}
-		}
-		cmemo = a.chainMemo
-	} else {
+	if !rs.ImmutableRules {
 		a.chainMemo = nil
+	} else if a.chainMemo == nil {
+		a.chainMemo = map[tableKey]map[*firewall.Rule]*chainMemo{}
 	}
 	a.applyGen++
-	gen, live := a.applyGen, 0
-	w.sameTables = rs.ImmutableRules && rs.TablesVersion != 0 && rs.TablesVersion == a.tablesVersion && a.state != nil
+	gen := a.applyGen
 	for _, fam := range a.families() {
-		if w.sameTables {
-			break
-		}
 		w.tables[fam] = map[firewall.Table]*wantTable{}
 		for _, tbl := range tables {
 			wt := &wantTable{hooks: map[string][]string{}, immutable: rs.ImmutableRules}
 			w.tables[fam][tbl] = wt
 			tr := rs.Tables[fam][tbl]
+			key := tableKey{fam, tbl}
+			if rs.ImmutableRules {
+				wt.src = tr
+				if tr != nil && a.state != nil && a.written[key] == tr {
+					wt.same = true // checked and written as it is
+					continue
+				}
+			}
 			if tr == nil {
 				continue
+			}
+			var cmemo map[*firewall.Rule]*chainMemo
+			live := 0
+			if rs.ImmutableRules {
+				if cmemo = a.chainMemo[key]; cmemo == nil {
+					cmemo = map[*firewall.Rule]*chainMemo{}
+					a.chainMemo[key] = cmemo
+				}
 			}
 			where := fmt.Sprintf("IPv%d %s", fam, tbl)
 			declared := make(map[string]bool, len(tr.Chains))
@@ -413,6 +431,13 @@ func (a *Applier) validate(rs *firewall.Ruleset) (*want, error) {
 				}
 			}
 			wt.chains = tr.Chains
+			if cmemo != nil && len(cmemo) > 2*live+64 {
+				for k, m := range cmemo {
+					if m.gen != gen {
+						delete(cmemo, k)
+					}
+				}
+			}
 			for _, h := range tr.Hooks {
 				if h.BuiltinChain == "" || owned(h.BuiltinChain) {
 					return nil, fmt.Errorf("%s: hook into %q: must be a chain Bulwark does not own", where, h.BuiltinChain)
@@ -436,12 +461,20 @@ func (a *Applier) validate(rs *firewall.Ruleset) (*want, error) {
 			}
 		}
 	}
-	names := map[string]bool{}
-	memo := make(map[string]setMemo, len(rs.Sets))
+	// The memo is updated in place (entries carry the validation that
+	// last used them), so that an Apply with thousands of unchanged sets
+	// allocates no map.
+	if a.setMemo == nil {
+		a.setMemo = make(map[string]setMemo, len(rs.Sets))
+	}
+	w.sets = make([]wantSet, 0, len(rs.Sets))
 	for _, s := range rs.Sets {
 		// Canonicalising thousands of members on every Apply is wasted
 		// when they did not change: reuse the last result.
 		m, ok := a.setMemo[s.Name]
+		if ok && m.gen == gen {
+			return nil, fmt.Errorf("set %q declared twice", s.Name)
+		}
 		same := ok && m.family == s.Family && (sameSlice(m.raw, s.Members) || slices.Equal(m.raw, s.Members))
 		if !same {
 			ws, err := canonSet(s)
@@ -454,19 +487,14 @@ func (a *Applier) validate(rs *firewall.Ruleset) (*want, error) {
 			}
 			m = setMemo{family: s.Family, raw: raw, want: ws}
 		}
-		memo[s.Name] = m
-		ws := m.want
-		if names[ws.name] {
-			return nil, fmt.Errorf("set %q declared twice", ws.name)
-		}
-		names[ws.name] = true
-		w.sets = append(w.sets, ws)
+		m.gen = gen
+		a.setMemo[s.Name] = m
+		w.sets = append(w.sets, m.want)
 	}
-	a.setMemo = memo
-	if cmemo != nil && len(cmemo) > 2*live+64 {
-		for k, m := range cmemo {
+	if len(a.setMemo) > len(rs.Sets) {
+		for name, m := range a.setMemo {
 			if m.gen != gen {
-				delete(cmemo, k)
+				delete(a.setMemo, name)
 			}
 		}
 	}
@@ -489,13 +517,20 @@ func (a *Applier) Apply(ctx context.Context, desired *firewall.Ruleset) error {
 			return err
 		}
 	}
-	a.tablesVersion = 0 // until the tables are written
+	a.written = nil // until the tables are written
 	if err := a.apply(ctx, w); err != nil {
 		a.state = nil
 		return err
 	}
 	if desired.ImmutableRules {
-		a.tablesVersion = desired.TablesVersion
+		a.written = map[tableKey]*firewall.TableRules{}
+		for fam, byTable := range w.tables {
+			for tbl, wt := range byTable {
+				if wt.src != nil {
+					a.written[tableKey{fam, tbl}] = wt.src
+				}
+			}
+		}
 	}
 	return nil
 }
@@ -516,9 +551,6 @@ func (a *Applier) apply(ctx context.Context, w *want) error {
 
 	// 2. One transaction per family.
 	for _, fam := range a.families() {
-		if w.sameTables {
-			break
-		}
 		var buf bytes.Buffer
 		full := false
 		if ts := ks.tables[fam][firewall.Filter]; ts == nil || len(ts.chains) == 0 {
@@ -531,6 +563,10 @@ func (a *Applier) apply(ctx context.Context, w *want) error {
 		next := map[firewall.Table]*tableState{}
 		lines := 0
 		for _, tbl := range tables {
+			if w.tables[fam][tbl].same {
+				next[tbl] = ks.tables[fam][tbl]
+				continue
+			}
 			ts, n := planTable(&buf, tbl, ks.tables[fam][tbl], w.tables[fam][tbl])
 			next[tbl] = ts
 			lines += n
