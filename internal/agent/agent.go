@@ -85,7 +85,8 @@ type Agent struct {
 	snap *Snapshot
 	hs   *firewall.HostState
 	// memberPatches counts batches applied as member-list changes only
-	// (applyMembers): what tests check the cheap path was taken.
+	// (applyMembers, some member list changed): what tests check the cheap
+	// path was taken.
 	memberPatches atomic.Int64
 }
 
@@ -234,7 +235,9 @@ func (a *Agent) applyMembers(ctx context.Context, snap *Snapshot, groups []strin
 		return fmt.Errorf("agent: apply: %w", err)
 	}
 	a.snap, a.hs = snap, &hs
-	a.memberPatches.Add(1)
+	if len(groups) > 0 {
+		a.memberPatches.Add(1)
+	}
 	if a.cfg.Pruner != nil && (before < 0 || writes(a.cfg.Applier) != before) {
 		if zones, err := a.cfg.Applier.Zones(ctx); err == nil {
 			n, err := a.cfg.Pruner.Prune(ctx, keepFunc(&hs, rs, zones))
