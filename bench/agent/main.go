@@ -298,6 +298,14 @@ func runAgent(n, reps int, dir string) error {
 	if c := last.Tables[firewall.IPv4][firewall.Filter].Chains; len(c) > 0 {
 		res.ProbeChain = c[0].Name
 	}
+	// The floor's text above is the harness's, not the agent's: let it go
+	// and restart the peak (VmHWM) from here, so that the peak reported
+	// after the operations is the agent's own.
+	r = firewall.Rendered{}
+	debug.FreeOSMemory()
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		return fmt.Errorf("resetting the peak RSS: %w", err)
+	}
 
 	// A no-op apply: nothing changed, nothing should run.
 	for k := 0; k < reps; k++ {
@@ -636,7 +644,7 @@ func report(ns []int, res map[int]*perN, reps, floorReps int) {
 		a := res[n].a
 		return fmt.Sprintf("%.1f MB (%.1f MB)", float64(a.VmRSSGCkB)/1024, a.HeapLiveMB)
 	})
-	row("agent VmHWM after all operations", func(n int) string {
+	row("agent VmHWM during the operations below (peak reset after setup)", func(n int) string {
 		return fmt.Sprintf("%.1f MB", float64(res[n].a.VmHWMEndkB)/1024)
 	})
 	row("**floor**: ipset restore [Neutron's floor]", func(n int) string {
@@ -726,9 +734,9 @@ func report(ns []int, res map[int]*perN, reps, floorReps int) {
 			return ms(v), v < 10*time.Millisecond
 		})
 	}
-	trow("agent RSS (VmHWM after setup)", "<= 1/4 of Neutron's peak RSS at the same N (54 MB at N=1000)", func(p *perN, n int) (string, bool) {
+	trow("agent peak RSS (VmHWM: setup, and the operations after it)", "<= 1/4 of Neutron's peak RSS at the same N (54 MB at N=1000)", func(p *perN, n int) (string, bool) {
 		nu, ok := neutron[n]
-		hwm := float64(p.a.VmHWMkB) / 1024
+		hwm := float64(max(p.a.VmHWMkB, p.a.VmHWMEndkB)) / 1024
 		if !ok {
 			return fmt.Sprintf("%.1f MB (no Neutron figure)", hwm), true
 		}

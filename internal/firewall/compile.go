@@ -228,6 +228,8 @@ type compiler struct {
 	recPairs    *map[string][]string
 	// baseWarns: how many warnings there were before the sets were built.
 	baseWarns int
+	// ruleScratch: where portChains builds a port's four chains.
+	ruleScratch [4][]Rule
 }
 
 // uniqueKeys maps each id to the part of a name derived from it: its first
@@ -709,11 +711,13 @@ func srcMatch(p netip.Prefix, opt string) string {
 }
 
 func (c *compiler) portChains(p *Port, f Family) []Chain {
-	n := 20 + 2*len(p.SecurityGroups)
-	in := Chain{Name: c.ingress(p), Rules: make([]Rule, 0, n)}
-	out := Chain{Name: c.egress(p), Rules: make([]Rule, 0, n)}
-	spoof := Chain{Name: c.spoof(p), Rules: make([]Rule, 0, 4+2*len(p.AddressPairs)+len(p.FixedIPs))}
-	dest := Chain{Name: c.dest(p), Rules: make([]Rule, 0, 4+2*len(p.AddressPairs)+len(p.FixedIPs))}
+	// Built in scratch slices reused from port to port, then packed into
+	// one exact allocation (packRules): the port chains are most of what
+	// an agent keeps, and growing slices leave up to half of them empty.
+	in := Chain{Name: c.ingress(p), Rules: c.ruleScratch[0][:0]}
+	out := Chain{Name: c.egress(p), Rules: c.ruleScratch[1][:0]}
+	spoof := Chain{Name: c.spoof(p), Rules: c.ruleScratch[2][:0]}
+	dest := Chain{Name: c.dest(p), Rules: c.ruleScratch[3][:0]}
 	ret := func(ch *Chain, match, cm string) {
 		ch.Rules = append(ch.Rules, Rule{Match: match, Target: "RETURN", Comment: cm})
 	}
@@ -894,7 +898,29 @@ func (c *compiler) portChains(p *Port, f Family) []Chain {
 		ret(&dest, "-d ff00::/8", CommentDest+" multicast")
 	}
 	drop(&dest, "", CommentDestCheck)
-	return []Chain{in, out, spoof, dest}
+	chains := []Chain{in, out, spoof, dest}
+	for i := range chains {
+		c.ruleScratch[i] = chains[i].Rules[:0]
+	}
+	packRules(chains)
+	return chains
+}
+
+// packRules moves the chains' rules into one array of exactly their
+// total length, each chain's slice capped at its own end (an append to
+// one can never write into the next).
+func packRules(chains []Chain) {
+	total := 0
+	for _, ch := range chains {
+		total += len(ch.Rules)
+	}
+	all := make([]Rule, total)
+	at := 0
+	for i := range chains {
+		n := copy(all[at:], chains[i].Rules)
+		chains[i].Rules = all[at : at+n : at+n]
+		at += n
+	}
 }
 
 // serviceIPs returns a network service port's host addresses of a family.
@@ -1127,14 +1153,10 @@ func (c *compiler) buildSet(ref setRef, src []string) IPSet {
 		what = "address pairs of port"
 	}
 	{
-		seen := map[netip.Prefix]bool{}
-		var members []netip.Prefix
-		add := func(p netip.Prefix) {
-			if !seen[p] {
-				seen[p] = true
-				members = append(members, p)
-			}
-		}
+		// Duplicates go after sorting: a map of thousands of members
+		// for every rebuilt set is garbage the agent's peak pays for.
+		members := make([]netip.Prefix, 0, len(src))
+		add := func(p netip.Prefix) { members = append(members, p) }
 		for _, s := range src {
 			p, ok := parseAddr(s)
 			if !ok {
@@ -1167,7 +1189,8 @@ func (c *compiler) buildSet(ref setRef, src []string) IPSet {
 			}
 			return a.Bits() - b.Bits()
 		})
-		set := IPSet{Name: name, Family: ref.f, Members: []string{}}
+		members = slices.Compact(members)
+		set := IPSet{Name: name, Family: ref.f, Members: make([]string, 0, len(members))}
 		for _, m := range members {
 			set.Members = append(set.Members, prefixText(m))
 		}

@@ -80,11 +80,12 @@ type Applier struct {
 	setMemo map[string]setMemo
 	// chainMemo remembers, for rulesets with ImmutableRules, every Rules
 	// slice validated so far (by its first element: such a slice never
-	// changes) and the owned chains it jumps to. Entries not seen for a
-	// while are pruned lazily, so an Apply that changes one chain does not
-	// rebuild a map of every chain.
-	// It is kept per family and table, so that a table skipped as
-	// unchanged (see written) keeps its entries.
+	// changes) and the owned chains it jumps to. Entries the last
+	// validation did not use are dropped once there are 64 of them: an
+	// Apply that changes one chain does not rebuild a map of every chain,
+	// and a stale entry, whose key pins its slice (a dispatch chain of
+	// every port), does not linger. It is kept per family and table, so
+	// that a table skipped as unchanged (see written) keeps its entries.
 	chainMemo map[tableKey]map[*firewall.Rule]*chainMemo
 	// applyGen numbers validations; chainMemo entries carry the last one
 	// that used them.
@@ -431,7 +432,7 @@ func (a *Applier) validate(rs *firewall.Ruleset) (*want, error) {
 				}
 			}
 			wt.chains = tr.Chains
-			if cmemo != nil && len(cmemo) > 2*live+64 {
+			if cmemo != nil && len(cmemo) > live+64 {
 				for k, m := range cmemo {
 					if m.gen != gen {
 						delete(cmemo, k)

@@ -133,7 +133,7 @@ func canonSet(s firewall.IPSet) (wantSet, error) {
 	if s.Family != firewall.IPv4 && s.Family != firewall.IPv6 {
 		return w, fmt.Errorf("set %q: family %d", s.Name, s.Family)
 	}
-	seen := make(map[string]struct{}, len(s.Members))
+	w.members = make([]string, 0, len(s.Members))
 	for _, m := range s.Members {
 		c, fam, err := canonMember(strings.TrimSpace(m))
 		if err != nil {
@@ -142,21 +142,18 @@ func canonSet(s firewall.IPSet) (wantSet, error) {
 		if fam != s.Family {
 			return w, fmt.Errorf("set %q (IPv%d): member %q is IPv%d", s.Name, s.Family, m, fam)
 		}
-		halves := []string{c}
 		switch c {
-		case "0.0.0.0/0":
-			halves = []string{"0.0.0.0/1", "128.0.0.0/1"}
+		case "0.0.0.0/0": // hash:net cannot hold a /0: two halves
+			w.members = append(w.members, "0.0.0.0/1", "128.0.0.0/1")
 		case "::/0":
-			halves = []string{"::/1", "8000::/1"}
-		}
-		for _, h := range halves {
-			if _, dup := seen[h]; !dup {
-				seen[h] = struct{}{}
-				w.members = append(w.members, h)
-			}
+			w.members = append(w.members, "::/1", "8000::/1")
+		default:
+			w.members = append(w.members, c)
 		}
 	}
+	// Sorted, then without duplicates (no map: sets are rebuilt often).
 	slices.Sort(w.members)
+	w.members = slices.Compact(w.members)
 	return w, nil
 }
 
