@@ -11,9 +11,19 @@
 // State: the kernel is read once (iptables-save -t filter / -t raw per
 // family, ipset save); afterwards a cache of what was written is the
 // reference, so an Apply that changes nothing runs no command at all and a
-// one-chain change sends that chain only. Any failed command drops the
-// cache, and the next Apply reads the kernel again (Invalidate does the
-// same on demand, e.g. for a periodic resync).
+// one-chain change sends that chain only. With a ruleset of
+// ImmutableRules, a table it has written (the same *TableRules, as
+// firewall.Compiler hands out for a table nothing changed in) is not even
+// compared again. Any failed command drops the cache, and the next Apply
+// reads the kernel again (Invalidate does the same on demand, e.g. for a
+// periodic resync).
+//
+// A first write of many chains into a filter table that holds nothing at
+// all starts with "-Z": iptables-nft 1.8 otherwise inserts every rule's
+// chain into a sorted list by a linear walk (quadratic in the chains),
+// and a command naming no chain makes it fetch all of them instead. With
+// anything of someone else's in the table it is left out (it would zero
+// their counters).
 //
 // Order of an Apply, so that nothing is ever referenced before it exists
 // nor removed while referenced:
