@@ -572,9 +572,11 @@ func (a *Agent) Run(ctx context.Context) error {
 					a.revision = ans.Revision
 				default:
 					var patched bool
+					members := a.memberPatches.Load()
 					if patched, err = a.applyChanges(ctx, ans); patched && err == nil {
 						a.revision = ans.Revision
-						a.cfg.Log.Info("applied changes without a snapshot", "host", a.cfg.Host, "revision", ans.Revision)
+						a.cfg.Log.Info("applied changes without a snapshot", "host", a.cfg.Host, "revision", ans.Revision,
+							"member_sets_only", a.memberPatches.Load() > members)
 					} else {
 						needSync = true // a failed patch is retried as a full sync
 					}

@@ -33,6 +33,7 @@ const (
 	portProbe   = 5000 // allowed; a `nc -k -l` answers connection probes
 	portSession = 5001 // allowed by its own rule; carries the long-lived session
 	portDenied  = 5009 // never allowed
+	portMember  = 5002 // allowed from the members of a remote group only
 	converge    = 10 * time.Second
 )
 
@@ -511,6 +512,61 @@ func TestE2EAgentEnforcesOnRealPackets(t *testing.T) {
 	}
 	if !e.tcp(0, 1, portProbe) {
 		t.Fatal("step 5: the remaining rule's port is dropped too")
+	}
+
+	// 6. A remote-group member (a port bound to another host, its address
+	// used by a device on the bridge the agent does not manage) holds a
+	// session that only its membership allows; deleting that port removes
+	// it from the group's set (the agent's member-only path) and ends the
+	// session.
+	peers := str(obj(e.api.call("POST", "/v2.0/security-groups", map[string]any{"security_group": map[string]any{"name": "peers"}}, 201), "security_group"), "id")
+	rule(map[string]any{"protocol": "tcp", "port_range_min": portMember, "port_range_max": portMember, "remote_group_id": peers})
+	remoteIP := "172.16.200.30"
+	member := str(obj(e.api.call("POST", "/v2.0/ports", map[string]any{"port": map[string]any{
+		"network_id": netID, "name": "remote-member", "security_groups": []string{peers},
+		"fixed_ips":       []any{map[string]any{"subnet_id": subID, "ip_address": remoteIP}},
+		"binding:host_id": "e2e-elsewhere-" + id}}, 201), "port"), "id")
+	remote := newNetns(t, fmt.Sprintf("bwe2e-%s-remote", id))
+	sh(t, "", "ip", "-n", e.hostNS, "link", "add", "rmt"+id, "type", "veth", "peer", "name", "eth0", "netns", remote)
+	sh(t, e.hostNS, "ip", "link", "set", "rmt"+id, "master", "br0", "up")
+	sh(t, remote, "ip", "link", "set", "lo", "up")
+	sh(t, remote, "ip", "addr", "add", remoteIP+"/24", "dev", "eth0")
+	sh(t, remote, "ip", "link", "set", "eth0", "up")
+	_, memberLines := startLineServer(t, e.vms[1].ns, portMember)
+	e.waitListen(e.vms[1].ns, portMember)
+	if !eventually(func() bool {
+		_, err := shErr(remote, "nc", "-z", "-w", "1", e.vms[1].ip, fmt.Sprint(portMember))
+		return err == nil
+	}) {
+		t.Fatalf("step 6: the remote member cannot reach vm1:%d %s after the rule naming its group", portMember, converge)
+	}
+	if _, err := shErr(e.vms[0].ns, "nc", "-z", "-w", "1", e.vms[1].ip, fmt.Sprint(portMember)); err == nil {
+		t.Fatal("step 6: vm0, not a member of the remote group, reaches the member-only port")
+	}
+	memberClient := startClient(t, remote, e.vms[1].ip, portMember)
+	sendMember := func(msg string) bool {
+		if _, err := io.WriteString(memberClient, msg+"\n"); err != nil {
+			return false
+		}
+		select {
+		case got, ok := <-memberLines:
+			return ok && got == msg
+		case <-time.After(3 * time.Second):
+			return false
+		}
+	}
+	if !sendMember("member-hello") {
+		t.Fatal("step 6: the member's session carries no data")
+	}
+	e.api.call("DELETE", "/v2.0/ports/"+member, nil, 204)
+	if !eventually(func() bool { return !sendMember("after-member-delete") }) {
+		t.Fatalf("step 6: the removed member's session still carries data %s after its port was deleted", converge)
+	}
+	if _, err := shErr(remote, "nc", "-z", "-w", "1", e.vms[1].ip, fmt.Sprint(portMember)); err == nil {
+		t.Fatal("step 6: new connections from the removed member still pass")
+	}
+	if !strings.Contains(e.agtLog.String(), "member_sets_only=true") {
+		t.Error("step 6: the agent never applied a batch as a member-only change")
 	}
 	t.Logf("end-to-end run took %s", time.Since(start).Round(time.Millisecond))
 }
