@@ -717,7 +717,7 @@ func report(ns []int, res map[int]*perN, reps, floorReps int) {
 		v := p.op("aap")
 		return fmt.Sprintf("%s (2x floor %s)", ms(v), ms(2*one)), v <= 2*one && v < 35*time.Millisecond
 	})
-	trow("one-port add", "<= 2x 1-line floor at the same N, and < 35 ms", func(p *perN, n int) (string, bool) {
+	trow("one-port add (not in the issue's list: chains in both families, two commits)", "<= 2x 1-line floor at the same N, and < 35 ms", func(p *perN, n int) (string, bool) {
 		_, _, _, one := p.floorMed()
 		v := p.op("port_add")
 		return ms(v), v <= 2*one && v < 35*time.Millisecond
