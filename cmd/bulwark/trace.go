@@ -64,11 +64,28 @@ type traceResult struct {
 }
 
 type traceStep struct {
-	Table   string `json:"table"`
-	Chain   string `json:"chain"`
-	Rule    string `json:"rule"`
-	Comment string `json:"comment,omitempty"`
-	Source  string `json:"source,omitempty"`
+	Table   string     `json:"table"`
+	Chain   string     `json:"chain"`
+	Rule    string     `json:"rule"`
+	Comment string     `json:"comment,omitempty"`
+	Source  string     `json:"source,omitempty"`
+	Sets    []traceSet `json:"sets,omitempty"`
+}
+
+// traceSet is one set lookup of a rule: the address looked up and the
+// member that holds it ("" when it is not in the set).
+type traceSet struct {
+	Set     string `json:"set"`
+	Dir     string `json:"dir"`
+	Address string `json:"address"`
+	Member  string `json:"member,omitempty"`
+}
+
+func (s traceSet) String() string {
+	if s.Member == "" {
+		return fmt.Sprintf("%s %s is not in set %s", s.Dir, s.Address, s.Set)
+	}
+	return fmt.Sprintf("%s %s is in set %s as member %s", s.Dir, s.Address, s.Set, s.Member)
 }
 
 func runTrace(w io.Writer, o traceOptions) error {
@@ -144,8 +161,16 @@ func runTrace(w io.Writer, o traceOptions) error {
 		res.Verdict = "ACCEPT" // fell off the built-in chain: its policy (ACCEPT in a namespace) decides
 	}
 	for _, s := range v.Path {
-		res.Path = append(res.Path, traceStep{Table: string(s.Table), Chain: s.Chain,
-			Rule: "-A " + s.Chain + " " + ruleText(s.Rule), Comment: s.Rule.Comment, Source: commentSource(s.Rule.Comment)})
+		step := traceStep{Table: string(s.Table), Chain: s.Chain,
+			Rule: "-A " + s.Chain + " " + ruleText(s.Rule), Comment: s.Rule.Comment, Source: commentSource(s.Rule.Comment)}
+		for _, m := range s.Sets {
+			ts := traceSet{Set: m.Set, Dir: m.Dir, Address: m.Addr.String()}
+			if m.In {
+				ts.Member = memberText(m.Member)
+			}
+			step.Sets = append(step.Sets, ts)
+		}
+		res.Path = append(res.Path, step)
 	}
 	if len(res.Path) > 0 && v.Action != "" {
 		last := res.Path[len(res.Path)-1]
@@ -158,6 +183,9 @@ func runTrace(w io.Writer, o traceOptions) error {
 	}
 	for _, s := range res.Path {
 		fmt.Fprintf(w, "%-6s %s\n", s.Table, s.Rule)
+		for _, m := range s.Sets {
+			fmt.Fprintf(w, "%-6s   %s\n", "", m)
+		}
 	}
 	fmt.Fprintf(w, "verdict: %s\n", res.Verdict)
 	if res.DecidedBy != nil {
@@ -170,6 +198,15 @@ func runTrace(w io.Writer, o traceOptions) error {
 		fmt.Fprintln(w, "decided by: no rule (the built-in chain's policy)")
 	}
 	return nil
+}
+
+// memberText prints a set member as ipset does: a single address
+// without its /32 or /128.
+func memberText(p netip.Prefix) string {
+	if p.IsSingleIP() {
+		return p.Addr().String()
+	}
+	return p.String()
 }
 
 func ruleText(r firewall.Rule) string {

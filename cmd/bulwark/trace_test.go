@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -68,6 +70,41 @@ func TestTraceNeutronReference(t *testing.T) {
 				t.Fatalf("verdict %s decided by %+v, want %s in %s\n%s", res.Verdict, res.DecidedBy, c.verdict, c.decide, out.String())
 			}
 		})
+	}
+}
+
+// TestTraceNamesSetMember: a packet a remote-group rule lets through
+// shows which member of the set it was, in both outputs.
+func TestTraceNamesSetMember(t *testing.T) {
+	dir := filepath.Join(referenceDir(t), "c-remote-group")
+	opts := traceOptions{
+		files:  []string{filepath.Join(dir, "iptables-save.filter.txt"), filepath.Join(dir, "iptables-save.raw.txt")},
+		ipsets: []string{filepath.Join(dir, "ipset-save.txt")},
+		in:     "tap5cbc2508-31", out: "tap254f5523-69", src: "10.10.0.12", dst: "10.10.0.13", mac: "fa:16:3e:10:00:02",
+		proto: "tcp", dport: 8080, sport: 40000, state: "new", format: "json"}
+	var out bytes.Buffer
+	if err := runTrace(&out, opts); err != nil {
+		t.Fatal(err)
+	}
+	var res traceResult
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	want := traceSet{Set: "NIPv4cf73132d-413e-5e0a-b3c0-", Dir: "src", Address: "10.10.0.12", Member: "10.10.0.12"}
+	var got []traceSet
+	for _, s := range res.Path {
+		got = append(got, s.Sets...)
+	}
+	if res.Verdict != "ACCEPT" || !slices.Contains(got, want) {
+		t.Fatalf("verdict %s, set lookups %+v; want ACCEPT with %+v\n%s", res.Verdict, got, want, out.String())
+	}
+	out.Reset()
+	opts.format = "table"
+	if err := runTrace(&out, opts); err != nil {
+		t.Fatal(err)
+	}
+	if line := "src 10.10.0.12 is in set NIPv4cf73132d-413e-5e0a-b3c0- as member 10.10.0.12"; !strings.Contains(out.String(), line) {
+		t.Errorf("table output lacks %q:\n%s", line, out.String())
 	}
 }
 

@@ -825,3 +825,44 @@ func BenchmarkCompile1000(b *testing.B) {
 		_ = Compile(h)
 	}
 }
+
+// A verdict names the set member that let a packet through: the remote
+// group's member for a remote-group rule, the pair set's entry for a VIP.
+func TestVerdictNamesSetMembers(t *testing.T) {
+	a := netip.MustParseAddr
+	for _, c := range []struct {
+		ref, desc string
+		pkt       Packet
+		set       string // the set the lookup must be in (GroupSetName for the remote group)
+		addr      string
+	}{
+		{"c-remote-group", "app02 -> app03 tcp/8080, allowed by membership",
+			Packet{Family: IPv4, Hook: "FORWARD", PhysIn: "tap5cbc2508-31", PhysOut: "tap254f5523-69", SrcMAC: "fa:16:3e:10:00:02",
+				Src: a("10.10.0.12"), Dst: a("10.10.0.13"), Proto: 6, SPort: 40000, DPort: 8080, State: "NEW"},
+			GroupSetName("cf73132d-413e-5e0a-b3c0-ba94dd7fc97d", IPv4), "10.10.0.12"},
+		{"a-keepalived", "VRRP from the VIP, an address pair of k1",
+			Packet{Family: IPv4, Hook: "FORWARD", PhysIn: "tap6add5cea-f0", PhysOut: "eth1", SrcMAC: "fa:16:3e:00:00:01",
+				Src: a("172.16.200.251"), Dst: a("224.0.0.18"), Proto: 112, State: "NEW"},
+			PairSetName("6add5cea-f", IPv4), "172.16.200.251"},
+	} {
+		h, err := LoadReferenceModel([]byte(readRef(t, c.ref, "model.json")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := NewEvaluator(Compile(h), IPv4).Evaluate(c.pkt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Action != "ACCEPT" {
+			t.Fatalf("%s: %q, want ACCEPT\n%s", c.desc, v.Action, pathText(v))
+		}
+		var found []SetMatch
+		for _, s := range v.Path {
+			found = append(found, s.Sets...)
+		}
+		want := SetMatch{Set: c.set, Dir: "src", Addr: a(c.addr), In: true, Member: netip.PrefixFrom(a(c.addr), 32)}
+		if !slices.Contains(found, want) {
+			t.Errorf("%s: set lookups %+v lack %+v\n%s", c.desc, found, want, pathText(v))
+		}
+	}
+}

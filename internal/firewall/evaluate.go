@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -61,6 +62,21 @@ type Step struct {
 	Chain string
 	Index int // 0-based position in the chain
 	Rule  Rule
+	// Sets are the set lookups the rule's match made, in order: which
+	// address was looked up and the member that holds it, so that a
+	// verdict names the remote-group member or address pair that allowed
+	// (or, in a negated match, did not stop) the packet.
+	Sets []SetMatch
+}
+
+// SetMatch is one "-m set --match-set NAME DIR" lookup.
+type SetMatch struct {
+	Set  string
+	Dir  string // src or dst
+	Addr netip.Addr
+	// In: the address is in the set; Member is then the entry holding it.
+	In     bool
+	Member netip.Prefix
 }
 
 // Verdict is what the rules did with a packet.
@@ -276,6 +292,8 @@ type evalState struct {
 	table   Table
 	depth   int
 	untrack bool
+	// sets: the set lookups of the rule being matched.
+	sets []SetMatch
 }
 
 type outcome int
@@ -338,6 +356,7 @@ func (e *Evaluator) runRules(st *evalState, chain string, rules []Rule) (outcome
 		if err != nil {
 			return 0, fmt.Errorf("%s rule %d: %w", chain, i, err)
 		}
+		st.sets = st.sets[:0]
 		ok, err := m.match(st, e.Sets)
 		if err != nil {
 			return 0, fmt.Errorf("%s rule %d: %w", chain, i, err)
@@ -345,7 +364,11 @@ func (e *Evaluator) runRules(st *evalState, chain string, rules []Rule) (outcome
 		if !ok {
 			continue
 		}
-		st.v.Path = append(st.v.Path, Step{Table: st.table, Chain: chain, Index: i, Rule: r})
+		step := Step{Table: st.table, Chain: chain, Index: i, Rule: r}
+		if len(st.sets) > 0 {
+			step.Sets = slices.Clone(st.sets)
+		}
+		st.v.Path = append(st.v.Path, step)
 		f := strings.Fields(r.Target)
 		if len(f) == 0 {
 			continue // no target: counts only
@@ -734,12 +757,15 @@ func parseMatch(s string) (*matcher, error) {
 				if dir == "dst" {
 					a = st.p.Dst
 				}
+				hit := SetMatch{Set: name, Dir: dir, Addr: a}
 				for _, p := range members {
 					if p.Contains(a) {
-						return true, nil
+						hit.In, hit.Member = true, p
+						break
 					}
 				}
-				return false, nil
+				st.sets = append(st.sets, hit)
+				return hit.In, nil
 			})
 		case "mark --mark":
 			v, err := arg(i)
