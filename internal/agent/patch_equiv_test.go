@@ -46,6 +46,9 @@ func TestPatchedStateMatchesSnapshot(t *testing.T) {
 	local := newPort(net1, "h1", q(web))
 	remoteWeb := newPort(net1, "h2", q(web))
 	remoteDB := newPort(net1, "h2", q(db))
+	// cache has a member on h2 but no rule of h1's groups names it yet.
+	cache := id(do("POST", "security-groups", `{"security_group":{"name":"cache"}}`, "security_group"))
+	newPort(net1, "h2", q(cache))
 
 	e.startAgent()
 	rec := e.rec
@@ -100,6 +103,9 @@ func TestPatchedStateMatchesSnapshot(t *testing.T) {
 	}{
 		{"rule added to web", func() {
 			do("POST", "security-group-rules", `{"security_group_rule":{"security_group_id":"`+web+`","direction":"ingress","ethertype":"IPv4","protocol":"tcp","port_range_min":80,"port_range_max":80}}`, "")
+		}, false},
+		{"rule in web naming a group new to h1 (its members come along)", func() {
+			do("POST", "security-group-rules", `{"security_group_rule":{"security_group_id":"`+web+`","direction":"ingress","ethertype":"IPv4","protocol":"tcp","port_range_min":6379,"port_range_max":6379,"remote_group_id":"`+cache+`"}}`, "")
 		}, false},
 		{"address pair on the local port", func() {
 			do("PUT", "ports/"+local, `{"port":{"allowed_address_pairs":[{"ip_address":"10.9.0.250"}]}}`, "")

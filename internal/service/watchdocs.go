@@ -201,6 +201,19 @@ func (s *Service) documents(ctx context.Context, host string, e *hostInterest, c
 	if err := s.sharedDocuments(ctx, needGroup, needMembers, out); err != nil {
 		return nil, err
 	}
+	// A rule created (or changed) to name a remote group the host may not
+	// know yet: its members come along, or the agent would need a
+	// snapshot to learn them.
+	if named := namedRemoteGroups(out.SecurityGroups, changes); len(named) > 0 {
+		for g := range named {
+			if _, ok := out.RemoteGroups[g]; ok {
+				delete(named, g)
+			}
+		}
+		if err := s.sharedDocuments(ctx, nil, named, out); err != nil {
+			return nil, err
+		}
+	}
 	if len(portIDs) > 0 {
 		// Ports concern one host each: read, not cached.
 		err := s.st.Read(ctx, func(tx store.Tx) error {
@@ -213,6 +226,39 @@ func (s *Service) documents(ctx context.Context, host string, e *hostInterest, c
 		}
 	}
 	return out, nil
+}
+
+// namedRemoteGroups returns the remote groups the rules that changes
+// created or updated name (found in the group documents), each with the
+// position of its change.
+func namedRemoteGroups(groupDocs []json.RawMessage, changes []store.WatchChange) map[string]int64 {
+	ruleSeq := map[string]int64{}
+	for _, ch := range changes {
+		if ch.Resource == "security_group_rule" && ch.Op != "delete" {
+			ruleSeq[ch.ResourceID] = ch.Seq
+		}
+	}
+	if len(ruleSeq) == 0 {
+		return nil
+	}
+	named := map[string]int64{}
+	for _, d := range groupDocs {
+		var g struct {
+			Rules []struct {
+				ID            string  `json:"id"`
+				RemoteGroupID *string `json:"remote_group_id"`
+			} `json:"security_group_rules"`
+		}
+		if json.Unmarshal(d, &g) != nil {
+			continue
+		}
+		for _, r := range g.Rules {
+			if seq, ok := ruleSeq[r.ID]; ok && r.RemoteGroupID != nil && *r.RemoteGroupID != "" {
+				named[*r.RemoteGroupID] = max(named[*r.RemoteGroupID], seq)
+			}
+		}
+	}
+	return named
 }
 
 // sharedDocuments fills out with the group documents and member lists
