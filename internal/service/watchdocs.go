@@ -57,6 +57,9 @@ type watchCache struct {
 	hosts   map[string]*hostInterest
 	groups  map[string]cachedDoc
 	members map[string]cachedMembers
+	// groupBytes, memberBytes: what the documents and member lists held
+	// weigh (a group of thousands of members is one entry).
+	groupBytes, memberBytes int
 }
 
 type cachedDoc struct {
@@ -69,8 +72,9 @@ type cachedMembers struct {
 	at int64
 }
 
-// watchCacheMax bounds each of the cache's maps; a full map is emptied
-// (it refills from what is asked for).
+// watchCacheMax bounds the entries of each of the cache's maps, and the
+// byte budgets below what the documents and member lists weigh; a full
+// map is emptied (it refills from what is asked for).
 const watchCacheMax = 20000
 
 func putBounded[V any](m *map[string]V, k string, v V) {
@@ -78,6 +82,42 @@ func putBounded[V any](m *map[string]V, k string, v V) {
 		*m = map[string]V{}
 	}
 	(*m)[k] = v
+}
+
+// The byte budgets of the cached group documents and member lists.
+const (
+	watchCacheGroupBytes  = 32 << 20
+	watchCacheMemberBytes = 64 << 20
+)
+
+// putSized is putBounded with a budget of bytes too: *used is what the
+// map's values weigh (size), and a map that would pass maxBytes is
+// emptied first.
+func putSized[V any](m *map[string]V, used *int, k string, v V, size func(V) int, maxBytes int) {
+	n := size(v)
+	if old, ok := (*m)[k]; ok {
+		*used -= size(old)
+		delete(*m, k)
+	}
+	if *m == nil || len(*m) >= watchCacheMax || *used+n > maxBytes {
+		*m, *used = map[string]V{}, 0
+	}
+	(*m)[k] = v
+	*used += n
+}
+
+func docSize(d cachedDoc) int { return len(d.doc) + 64 }
+
+func membersSize(m cachedMembers) int {
+	n := 64
+	if m.m != nil {
+		for _, l := range [][]string{m.m.IPv4, m.m.IPv6} {
+			for _, a := range l {
+				n += len(a) + 16
+			}
+		}
+	}
+	return n
 }
 
 // interest returns the host's interests, current at least at since: from
@@ -329,13 +369,13 @@ func (s *Service) sharedDocuments(ctx context.Context, needGroup, needMembers ma
 		}
 		if json.Unmarshal(d, &head) == nil && head.ID != "" {
 			if old, ok := c.groups[head.ID]; !ok || old.at < at {
-				putBounded(&c.groups, head.ID, cachedDoc{doc: d, at: at})
+				putSized(&c.groups, &c.groupBytes, head.ID, cachedDoc{doc: d, at: at}, docSize, watchCacheGroupBytes)
 			}
 		}
 	}
 	for g, m := range members {
 		if old, ok := c.members[g]; !ok || old.at < at {
-			putBounded(&c.members, g, cachedMembers{m: m, at: at})
+			putSized(&c.members, &c.memberBytes, g, cachedMembers{m: m, at: at}, membersSize, watchCacheMemberBytes)
 		}
 	}
 	return nil
