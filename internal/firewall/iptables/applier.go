@@ -676,6 +676,10 @@ func withLine(err error, input []byte) error {
 	return fmt.Errorf("%w (input line %d: %s)", err, n, lines[n-1])
 }
 
+// zeroFirstChains: a first write declaring more chains than this starts
+// with "-Z" (see planTable); below it the quadratic walk costs nothing.
+const zeroFirstChains = 100
+
 // planTable appends the restore section of one table to b (nothing when
 // the table is unchanged) and returns the table's state after it and the
 // number of lines written.
@@ -862,7 +866,7 @@ func planTable(b *bytes.Buffer, tbl firewall.Table, have *tableState, w *wantTab
 		return next, 0
 	}
 	b.WriteString("*" + string(tbl) + "\n")
-	if tbl == firewall.Filter && empty && len(decl) > 100 {
+	if tbl == firewall.Filter && empty && len(decl) > zeroFirstChains {
 		// A first write into a table holding nothing but built-in chains.
 		// iptables-nft 1.8 keeps the chains a batch names in a sorted
 		// list, inserting each rule's chain and jump target by a linear

@@ -58,6 +58,20 @@ func referenceCaseDir(t *testing.T, c string) string {
 	return dir
 }
 
+// referenceState is the host state of a reference case's model.
+func referenceState(t *testing.T, c string) *firewall.HostState {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(referenceCaseDir(t, c), "model.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, err := firewall.LoadReferenceModel(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hs
+}
+
 // newRefLab builds the case's host. Ports are named by their model name.
 func newRefLab(t *testing.T, c string) *refLab {
 	t.Helper()
@@ -533,15 +547,7 @@ func TestHardeningEgressICMPv6(t *testing.T) {
 // (Neutron's agent rewrites the set on every sync forever).
 func TestHardeningZeroPairConverges(t *testing.T) {
 	needKernel(t)
-	dir := referenceCaseDir(t, "c-remote-group")
-	data, err := os.ReadFile(filepath.Join(dir, "model.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs, err := firewall.LoadReferenceModel(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hs := referenceState(t, "c-remote-group")
 	hs.Ports[0].AddressPairs = append(hs.Ports[0].AddressPairs, model.AddressPair{IPAddress: "0.0.0.0/0", MACAddress: hs.Ports[0].MAC})
 	for id := range hs.Members {
 		hs.Members[id] = append(hs.Members[id], "0.0.0.0/0")

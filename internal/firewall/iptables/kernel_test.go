@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -636,14 +634,7 @@ func TestZonesReadBack(t *testing.T) {
 func TestMembersOnlyChangeSkipsTables(t *testing.T) {
 	needKernel(t)
 	ctx := context.Background()
-	data, err := os.ReadFile(filepath.Join(referenceCaseDir(t, "c-remote-group"), "model.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs, err := firewall.LoadReferenceModel(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hs := referenceState(t, "c-remote-group")
 	ns := newNetns(t)
 	rec := newRecorder(ns)
 	a := &Applier{Exec: rec.Exec}
